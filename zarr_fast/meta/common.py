@@ -1,0 +1,39 @@
+"""Format-neutral metadata values shared by the v2 (and later v3) codecs of metadata.
+
+Pure values, no I/O. ``ArrayMeta`` is what ``core.Array`` works from whatever the on-disk
+format; ``meta.v2`` (and later ``meta.v3``) turn documents into these values and back.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayMeta:
+    """Everything needed to address, decode and encode an array's chunks.
+
+    ``compressor`` is a numcodecs config dict (``codec.get_config()``) or None; ``filters`` is
+    a list of such dicts or None; ``fill_value`` is already decoded (a NumPy scalar, a Python
+    scalar, bytes for ``S``/``V``, a 0-d structured value, or None).
+    """
+
+    shape: tuple
+    chunks: tuple
+    dtype: np.dtype
+    compressor: Optional[dict]
+    fill_value: Any
+    order: str = "C"
+    filters: Optional[list] = None
+    dimension_separator: str = "."
+    zarr_format: int = 2
+
+    def replace(self, **changes) -> "ArrayMeta":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupMeta:
+    zarr_format: int = 2
