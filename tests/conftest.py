@@ -1,0 +1,146 @@
+"""Shared pytest configuration for the zarr_fast test suite.
+
+What it does: registers the hypothesis profiles (``default`` and ``ci``, chosen by the
+``HYPOTHESIS_PROFILE`` environment variable) and provides fixtures used across test files:
+the zarr-python 2.18.7 oracle module, a flag telling whether ``zarr_fast`` is really
+zarr-python (a local, uncommitted shim used to validate the tests themselves), paired store
+factories, and value builders for every dtype the differential tests draw.
+
+What callers guarantee: tests are collected with ``--import-mode=importlib``, so nothing here
+is imported by test modules; everything shared is handed out as a fixture.
+
+What it refuses: it never patches ``zarr_fast``; tests that need zarr-python skip when it is
+not installed.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default",
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def zarr2():
+    """zarr-python 2.18.x, the oracle for behaviour and on-disk bytes."""
+    zarr = pytest.importorskip("zarr")
+    if not zarr.__version__.startswith("2."):
+        pytest.skip(f"zarr-python 2.x needed as the oracle, found {zarr.__version__}")
+    return zarr
+
+
+@pytest.fixture(scope="session")
+def is_shim():
+    """True when ``zarr_fast`` is zarr-python itself (validating the tests, not the package).
+
+    Tests that ask more than zarr 2.18 gives (chunk keys in decode errors, refusal of
+    escaping DirectoryStore keys) mark themselves xfail in that case.
+    """
+    import zarr_fast
+
+    return zarr_fast.__name__ == "zarr"
+
+
+def _new_store(module, kind, root):
+    """A fresh store of ``kind`` from ``module`` (zarr_fast or zarr), rooted under ``root``."""
+    if kind == "dict":
+        return {}
+    if kind == "memory":
+        return module.storage.MemoryStore()
+    if kind == "directory":
+        return module.storage.DirectoryStore(str(root))
+    if kind == "nested":
+        return module.storage.NestedDirectoryStore(str(root))
+    raise ValueError(f"unknown store kind {kind!r}")
+
+
+@pytest.fixture
+def store_pair(tmp_path, zarr2):
+    """``make(kind) -> (zarr_fast store, zarr store)`` over separate fresh locations."""
+    import zarr_fast
+
+    counter = [0]
+
+    def make(kind):
+        counter[0] += 1
+        base = tmp_path / f"pair{counter[0]}"
+        return (
+            _new_store(zarr_fast, kind, base / "zf"),
+            _new_store(zarr2, kind, base / "zarr"),
+        )
+
+    return make
+
+
+@pytest.fixture
+def store_items():
+    """``items(store) -> {key: bytes}`` for any MutableMapping store, keys '/'-normalised."""
+
+    def items(store):
+        return {str(k).replace(os.sep, "/"): bytes(store[k]) for k in sorted(store.keys())}
+
+    return items
+
+
+def _values_for(dtype, shape, rng):
+    """Deterministic, non-degenerate values of ``dtype`` (no NaN, so == comparisons hold)."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64))
+    if dtype.fields is not None:
+        out = np.zeros(shape, dtype=dtype)
+        for name in dtype.names:
+            sub = dtype.fields[name][0]
+            if sub.shape:
+                vals = _values_for(sub.base, tuple(shape) + sub.shape, rng)
+            else:
+                vals = _values_for(sub, shape, rng)
+            out[name] = vals
+        return out
+    kind = dtype.kind
+    if kind == "b":
+        vals = rng.integers(0, 2, n).astype(bool)
+    elif kind in "iu":
+        info = np.iinfo(dtype)
+        vals = rng.integers(info.min, info.max, n, endpoint=True, dtype=np.int64 if kind == "i" else np.uint64)
+    elif kind == "f":
+        vals = np.round(rng.standard_normal(n) * 100, 2)
+    elif kind == "c":
+        vals = rng.standard_normal(n) * 10 + 1j * rng.standard_normal(n)
+    elif kind in "mM":
+        vals = rng.integers(-(10**9), 10**9, n)
+    elif kind == "S":
+        alphabet = np.array(list(b"abcxyz019"), dtype=np.uint8)
+        vals = [bytes(rng.choice(alphabet, rng.integers(0, dtype.itemsize + 1))) for _ in range(n)]
+    elif kind == "U":
+        alphabet = list("abcé中z9 ")
+        width = dtype.itemsize // 4
+        vals = ["".join(rng.choice(alphabet, rng.integers(0, width + 1))) for _ in range(n)]
+    elif kind == "V":
+        vals = [bytes(rng.integers(0, 256, dtype.itemsize, dtype=np.uint8)) for _ in range(n)]
+    else:  # pragma: no cover - only the kinds above are drawn
+        raise ValueError(f"no value builder for dtype {dtype}")
+    return np.asarray(vals).astype(dtype).reshape(shape)
+
+
+@pytest.fixture(scope="session")
+def make_values():
+    """``make(dtype, shape, seed=0) -> ndarray`` of deterministic, NaN-free values."""
+
+    def make(dtype, shape, seed=0):
+        return _values_for(dtype, tuple(shape), np.random.default_rng(seed))
+
+    return make
