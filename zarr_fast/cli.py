@@ -1,0 +1,509 @@
+"""The ``zarr-fast`` command line: ``info`` on a stored array and a ``bench`` of common workloads.
+
+``zarr-fast info PATH`` prints what zarr 2.18's ``Array.info`` shows plus chunk statistics read
+from the store (chunk keys present, min/median/max stored chunk size, compression ratio).
+``zarr-fast bench`` writes a seeded, compressible test array to a scratch directory and times
+whole/window/point/orthogonal/coordinate reads and a whole write, optionally side by side with
+zarr-python 2.18.7 (``--compare``).
+
+Callers (the console script, tests) pass ``argv`` without the program name; :func:`main`
+returns the exit status instead of exiting. It refuses arrays with other than two dimensions in
+``bench`` and reports errors of ``info`` (missing path, not a Zarr node) as one line on stderr
+with exit status 1, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from zarr_fast._progress import Progress
+
+__all__ = ["main", "make_data", "make_compressor", "chunk_stats", "run_bench"]
+
+COMPRESSOR_CHOICES = ("blosc-lz4", "zstd", "none")
+
+
+def _version():
+    import zarr_fast
+
+    version = getattr(zarr_fast, "__version__", None)
+    if version:
+        return version
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version("zarr-fast")
+    except Exception:  # not installed as a distribution (plain source checkout)
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting helpers
+
+
+def _human_bytes(nbytes):
+    """Binary units, like zarr's info table, e.g. ``1.1K``, ``256.0M``."""
+    value = float(nbytes)
+    for unit in ("", "K", "M", "G", "T"):
+        if abs(value) < 1024 or unit == "T":
+            return f"{int(value)}" if unit == "" else f"{value:.1f}{unit}"
+        value /= 1024
+    return str(nbytes)  # pragma: no cover
+
+
+def _format_seconds(seconds):
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def _format_table(rows):
+    """Left-align the first column, right-align the others; ``rows[0]`` is the header."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [str(row[0]).ljust(widths[0])]
+        cells += [str(cell).rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _format_items(items):
+    """Key/value lines aligned on the colon, the layout of zarr's ``InfoReporter``."""
+    width = max((len(str(key)) for key, _ in items), default=0)
+    return "\n".join(f"{str(key).ljust(width)} : {value}" for key, value in items)
+
+
+# ---------------------------------------------------------------------------------------------
+# info
+
+
+def _stored_size(store, key):
+    """Bytes stored under ``key``; stats a file directly when the store is a directory."""
+    root = getattr(store, "path", None)
+    if isinstance(root, str) and os.path.isdir(root):
+        try:
+            return os.path.getsize(os.path.join(root, *key.split("/")))
+        except OSError:
+            pass  # not a plain file layout after all; ask the store
+    return len(store[key])
+
+
+def chunk_stats(arr):
+    """Count and size the chunks an array has in its store.
+
+    Parameters
+    ----------
+    arr : Array
+        An array exposing ``store``/``chunk_store``, ``path``, ``ndim``, ``chunks``,
+        ``itemsize`` and ``nchunks`` as zarr 2.18's ``Array`` does.
+
+    Returns
+    -------
+    list of (str, str)
+        Rows ``(name, value)``: chunk keys present vs ``nchunks``, min/median/max and total
+        stored chunk bytes, and the compression ratio of the present chunks (decoded bytes of
+        a full chunk times chunks present, over stored bytes).
+    """
+    store = getattr(arr, "chunk_store", None)
+    if store is None:
+        store = arr.store
+    prefix = f"{arr.path}/" if arr.path else ""
+    # A chunk key is ndim integers joined by '.' or '/'; anything else (metadata, child nodes)
+    # is skipped. A 0-d array has the single key "0".
+    ndim = arr.ndim
+    pattern = re.compile(r"^0$" if ndim == 0 else r"^\d+" + r"[./]\d+" * (ndim - 1) + r"$")
+    sizes = []
+    for key in store.keys():
+        if prefix and not key.startswith(prefix):
+            continue
+        if pattern.match(key[len(prefix):]):
+            sizes.append(_stored_size(store, key))
+    nchunks = arr.nchunks
+    rows = [("Chunk keys present", f"{len(sizes)}/{nchunks}")]
+    if not sizes:
+        rows.append(("Stored chunk bytes", "no chunks stored"))
+        return rows
+    sizes = np.asarray(sizes, dtype=np.int64)
+    total = int(sizes.sum())
+    rows.append(
+        (
+            "Stored chunk bytes",
+            f"min {int(sizes.min())} / median {int(np.median(sizes))} / max {int(sizes.max())}",
+        )
+    )
+    rows.append(("Stored chunk bytes total", f"{total} ({_human_bytes(total)})" if total > 1024 else str(total)))
+    chunk_nbytes = math.prod(arr.chunks) * arr.itemsize
+    ratio = len(sizes) * chunk_nbytes / total if total else float("inf")
+    rows.append(("Compression ratio", f"{ratio:.2f}"))
+    return rows
+
+
+def _info_lines(node):
+    """The info table of an array or group, as zarr 2.18 prints it."""
+    info_items = getattr(node, "info_items", None)
+    if callable(info_items):
+        return list(info_items())
+    return None
+
+
+def _cmd_info(args, out, err):
+    import zarr_fast
+
+    try:
+        node = zarr_fast.open(args.path, mode="r")
+        items = _info_lines(node)
+        is_array = hasattr(node, "nchunks") and hasattr(node, "chunks")
+        if is_array:
+            rows = (items if items is not None else []) + chunk_stats(node)
+            if items is None:
+                out.write(f"{node.info if hasattr(node, 'info') else repr(node)}\n")
+            out.write(_format_items(rows) + "\n")
+            return 0
+        # A group (or another node): its own info, then chunk statistics per array inside.
+        if items is not None:
+            out.write(_format_items(items) + "\n")
+        else:
+            out.write(f"{getattr(node, 'info', repr(node))}\n")
+        arrays = getattr(node, "arrays", None)
+        if callable(arrays):
+            try:
+                members = list(arrays(recurse=True))
+            except TypeError:  # an arrays() without the recurse keyword
+                members = list(arrays())
+            for name, child in members:
+                out.write(f"\n[{getattr(child, 'name', name)}]\n")
+                out.write(_format_items(chunk_stats(child)) + "\n")
+        return 0
+    except Exception as exc:  # any failure to open/read is reported, not traced back
+        message = str(exc) or type(exc).__name__
+        err.write(f"zarr-fast info: error: {args.path}: {type(exc).__name__}: {message}\n")
+        return 1
+
+
+# ---------------------------------------------------------------------------------------------
+# bench
+
+
+def make_compressor(name, clevel=5):
+    """The numcodecs compressor for a ``--compressor`` choice.
+
+    ``blosc-lz4`` is Blosc/LZ4 with byte shuffle, ``zstd`` is the numcodecs Zstd codec and
+    ``none`` means no compressor (``None``).
+    """
+    import numcodecs
+
+    if name == "blosc-lz4":
+        return numcodecs.Blosc(cname="lz4", clevel=clevel, shuffle=numcodecs.Blosc.SHUFFLE)
+    if name == "zstd":
+        return numcodecs.Zstd(level=3)
+    if name == "none":
+        return None
+    raise ValueError(f"compressor must be one of {COMPRESSOR_CHOICES}, got {name!r}")
+
+
+def make_data(shape, dtype="float32", seed=0):
+    """A seeded 2-d field that compresses like real data: smooth waves plus quantised noise.
+
+    Values are rounded to multiples of 1/1024 so the low mantissa bytes repeat, which is what
+    makes measured data compressible with a byte shuffle; the noise keeps it from being trivial.
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    rows, cols = shape
+    dim_y = np.sin(np.linspace(0, 4 * np.pi, rows, dtype=np.float32))[:, None]
+    dim_x = np.cos(np.linspace(0, 6 * np.pi, cols, dtype=np.float32))[None, :]
+    field = dim_y * dim_x
+    field += np.float32(0.05) * rng.standard_normal(shape, dtype=np.float32)
+    np.round(field * np.float32(1024), out=field)
+    field /= np.float32(1024)
+    if dtype.kind == "f":
+        return field.astype(dtype, copy=False)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(field * 100 + (0 if dtype.kind == "i" else 128), info.min, info.max).astype(dtype)
+    raise ValueError(f"bench data needs a numeric dtype (int, uint or float), got {dtype}")
+
+
+def _parse_dims(text, option):
+    try:
+        dims = tuple(int(part) for part in str(text).split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{option} expects N or N,M with integers, got {text!r}")
+    if len(dims) == 1:
+        dims = dims * 2
+    if len(dims) != 2 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"{option} expects one or two positive integers, got {text!r}")
+    return dims
+
+
+def _implementations(compare, err):
+    import zarr_fast
+
+    impls = [("zarr_fast", zarr_fast)]
+    if compare:
+        try:
+            import zarr
+        except Exception as exc:  # zarr-python missing or broken against this numcodecs
+            err.write(f"zarr-fast bench: --compare skipped: cannot import zarr ({exc})\n")
+        else:
+            impls.append((f"zarr {zarr.__version__}", zarr))
+    return impls
+
+
+def _workloads(shape, itemsize, seed):
+    """The timed operations as ``(name, kind, selection, selected bytes, ops per call)``."""
+    rows, cols = shape
+    rng = np.random.default_rng(seed + 1)
+    row_margin, col_margin = rows * 500 // 10000, cols * 700 // 10000
+    window = (slice(row_margin, rows - row_margin), slice(col_margin, cols - col_margin))
+    window_nitems = (rows - 2 * row_margin) * (cols - 2 * col_margin)
+    npoints = 2000
+    points = (rng.integers(0, rows, npoints), rng.integers(0, cols, npoints))
+    orth = (
+        np.sort(rng.choice(rows, min(2000, rows), replace=False)),
+        np.sort(rng.choice(cols, min(2000, cols), replace=False)),
+    )
+    ncoords = 1_000_000
+    coords = (rng.integers(0, rows, ncoords), rng.integers(0, cols, ncoords))
+    whole = rows * cols * itemsize
+    return [
+        ("write whole", "write", None, whole, 1),
+        ("read whole", "read", (slice(None), slice(None)), whole, 1),
+        (
+            f"read window [{row_margin}:{rows - row_margin}, {col_margin}:{cols - col_margin}]",
+            "read",
+            window,
+            window_nitems * itemsize,
+            1,
+        ),
+        (f"random single-element reads x{npoints}", "points", points, npoints * itemsize, npoints),
+        (f"oindex {len(orth[0])}x{len(orth[1])} sorted ints", "oindex", orth, orth[0].size * orth[1].size * itemsize, 1),
+        (f"vindex {ncoords:,} random points", "vindex", coords, ncoords * itemsize, 1),
+    ]
+
+
+def _expected(data, kind, selection):
+    if kind == "read":
+        return data[selection]
+    if kind == "oindex":
+        return data[np.ix_(*selection)]
+    if kind == "vindex":
+        return data[selection]
+    return None
+
+
+def _run_once(arr, kind, selection, data):
+    """Run one workload on ``arr``; returns (seconds, result or None)."""
+    start = time.perf_counter()
+    result = None
+    if kind == "write":
+        arr[...] = data
+    elif kind == "read":
+        result = arr[selection]
+    elif kind == "points":
+        dim_rows, dim_cols = selection
+        for i, j in zip(dim_rows.tolist(), dim_cols.tolist()):
+            arr[i, j]
+    elif kind == "oindex":
+        result = arr.oindex[selection]
+    elif kind == "vindex":
+        result = arr.vindex[selection]
+    return time.perf_counter() - start, result
+
+
+def run_bench(shape=(8192, 8192), chunks=(1024, 1024), dtype="float32", compressor="blosc-lz4",
+              repeat=3, compare=False, directory=None, seed=0, out=None, err=None):
+    """Time the standard workloads and print a table; returns the measured medians.
+
+    Parameters
+    ----------
+    shape, chunks : tuple of two ints
+        Array and chunk shape.
+    dtype : str
+        Numeric NumPy dtype of the array.
+    compressor : {'blosc-lz4', 'zstd', 'none'}
+        Codec of the chunks (see :func:`make_compressor`).
+    repeat : int
+        Repeats per workload; the table shows the median.
+    compare : bool
+        Also run zarr-python (when importable), interleaved with zarr_fast on the same data.
+    directory : str, optional
+        Where to put the scratch stores; a temporary directory (removed afterwards) if None.
+    seed : int
+        Seed of the data and of the random selections.
+    out, err : file-like, optional
+        Streams for the table and the progress bar; ``sys.stdout``/``sys.stderr`` by default.
+
+    Returns
+    -------
+    dict
+        ``{(workload name, implementation name): median seconds}``.
+
+    Raises
+    ------
+    RuntimeError
+        If an implementation reads back values different from what was written.
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    impls = _implementations(compare, err)
+    codec = make_compressor(compressor)
+    data = make_data(shape, dtype, seed)
+    workloads = _workloads(shape, data.itemsize, seed)
+    owns_directory = directory is None
+    root = tempfile.mkdtemp(prefix="zarr-fast-bench-") if owns_directory else directory
+    os.makedirs(root, exist_ok=True)
+    timings = {}
+    try:
+        paths = {}
+        arrays = {}
+        for index, (impl_name, module) in enumerate(impls):
+            paths[impl_name] = os.path.join(root, f"bench-{index}.zarr")
+            arrays[impl_name] = module.open_array(
+                paths[impl_name], mode="w", shape=shape, chunks=chunks, dtype=data.dtype,
+                compressor=codec, fill_value=0,
+            )
+        # Reads of every implementation go to one store (the first one's), so they decode the
+        # same bytes in the same layout.
+        readers = None
+        with Progress(len(workloads) * repeat * len(impls), "bench", stream=err) as bar:
+            for name, kind, selection, _, _ in workloads:
+                if kind != "write" and readers is None:
+                    readers = {impl_name: module.open_array(paths[impls[0][0]], mode="r")
+                               for impl_name, module in impls}
+                expected = _expected(data, kind, selection)
+                samples = {impl_name: [] for impl_name, _ in impls}
+                for round_index in range(repeat):
+                    # Interleave implementations so drift (page cache, turbo) hits all alike.
+                    for impl_name, _ in impls:
+                        arr = arrays[impl_name] if kind == "write" else readers[impl_name]
+                        seconds, result = _run_once(arr, kind, selection, data)
+                        if round_index == 0 and expected is not None and not np.array_equal(result, expected):
+                            raise RuntimeError(f"{impl_name} returned wrong values for {name!r}")
+                        samples[impl_name].append(seconds)
+                        bar.advance(status=f"{name} ({impl_name})")
+                for impl_name, values in samples.items():
+                    timings[(name, impl_name)] = float(np.median(values))
+    finally:
+        if owns_directory:
+            shutil.rmtree(root, ignore_errors=True)
+
+    out.write(
+        f"zarr-fast bench: shape {shape}, chunks {chunks}, {np.dtype(dtype)}, {compressor}, "
+        f"median of {repeat}, {len(impls)} implementation(s)\n"
+        f"throughput is GB/s (1e9 bytes) of selected data\n\n"
+    )
+    header = ["workload", "selected"]
+    for impl_name, _ in impls:
+        header += [f"{impl_name} time", f"{impl_name} GB/s"]
+    if len(impls) > 1:
+        header.append(f"ratio {impls[1][0].split()[0]}/zarr_fast")
+    rows = [header]
+    for name, kind, _, selected_nbytes, nops in workloads:
+        row = [name, _human_bytes(selected_nbytes)]
+        for impl_name, _ in impls:
+            seconds = timings[(name, impl_name)]
+            shown = f"{seconds / nops * 1e6:.1f} µs/read" if nops > 1 else _format_seconds(seconds)
+            row += [shown, f"{selected_nbytes / seconds / 1e9:.3g}" if seconds > 0 else "inf"]
+        if len(impls) > 1:
+            base = timings[(name, impls[0][0])]
+            row.append(f"{timings[(name, impls[1][0])] / base:.2f}x" if base > 0 else "n/a")
+        rows.append(row)
+    out.write(_format_table(rows) + "\n")
+    return timings
+
+
+def _cmd_bench(args, out, err):
+    try:
+        np.dtype(args.dtype)
+    except TypeError as exc:
+        err.write(f"zarr-fast bench: error: bad --dtype {args.dtype!r}: {exc}\n")
+        return 1
+    if args.repeat < 1:
+        err.write("zarr-fast bench: error: --repeat must be at least 1\n")
+        return 1
+    run_bench(shape=args.shape, chunks=args.chunks, dtype=args.dtype, compressor=args.compressor,
+              repeat=args.repeat, compare=args.compare, directory=args.dir, seed=args.seed,
+              out=out, err=err)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="zarr-fast",
+        description="Inspect Zarr arrays and benchmark zarr_fast (a drop-in zarr-python 2.18).",
+    )
+    parser.add_argument("--version", action="version", version=f"zarr-fast {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = commands.add_parser("info", help="print an array's info and chunk statistics")
+    info.add_argument("path", metavar="PATH", help="directory of a Zarr v2 array or group")
+
+    bench = commands.add_parser("bench", help="time common read/write workloads")
+    bench.add_argument("--dir", default=None, help="scratch directory (default: a temporary one, removed)")
+    bench.add_argument("--shape", type=lambda t: _parse_dims(t, "--shape"), default=(8192, 8192),
+                       help="N or N,M (default 8192: 256 MiB of float32)")
+    bench.add_argument("--chunks", type=lambda t: _parse_dims(t, "--chunks"), default=(1024, 1024),
+                       help="C or C,D (default 1024)")
+    bench.add_argument("--dtype", default="float32", help="numeric dtype (default float32)")
+    bench.add_argument("--compressor", choices=COMPRESSOR_CHOICES, default="blosc-lz4",
+                       help="chunk codec (default blosc-lz4: clevel 5, byte shuffle)")
+    bench.add_argument("--repeat", type=int, default=3, help="repeats per workload; median shown")
+    bench.add_argument("--seed", type=int, default=0, help="seed of data and selections")
+    bench.add_argument("--compare", action="store_true",
+                       help="also run zarr-python 2.18.7 and show the ratio zarr time / zarr_fast time")
+    return parser
+
+
+def main(argv=None, out=None, err=None):
+    """Run the ``zarr-fast`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` if None.
+    out, err : file-like, optional
+        Output and error streams; ``sys.stdout``/``sys.stderr`` if None.
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 1 on a reported error. Usage errors exit through argparse
+        (``SystemExit(2)``), as does ``--version`` (``SystemExit(0)``).
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +SKIP
+    zarr-fast 0.1.0
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        return _cmd_info(args, out, err)
+    if args.command == "bench":
+        return _cmd_bench(args, out, err)
+    parser.print_help(out)
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
