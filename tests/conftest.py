@@ -34,6 +34,13 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def pytest_configure(config):
+    # zarr-python 2.18 deprecates NestedDirectoryStore; zarr_fast keeps it for compatibility.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:The NestedDirectoryStore is deprecated:FutureWarning"
+    )
+
+
 @pytest.fixture(scope="session")
 def zarr2():
     """zarr-python 2.18.x, the oracle for behaviour and on-disk bytes."""
