@@ -1,0 +1,180 @@
+"""Tests of the ``zarr-fast`` command line (``zarr_fast.cli.main``) and its progress bar."""
+import io
+import os
+
+import numpy as np
+import pytest
+
+import zarr_fast
+from zarr_fast import cli
+from zarr_fast._progress import Progress
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    status = cli.main(argv, out=out, err=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def _items(text):
+    """Parse ``key : value`` lines into a dict (the info table layout)."""
+    items = {}
+    for line in text.splitlines():
+        if " : " in line:
+            key, value = line.split(" : ", 1)
+            items[key.strip()] = value.strip()
+    return items
+
+
+@pytest.fixture
+def stored_array(tmp_path):
+    """A 100x100 float32 array in 30x30 chunks with the first 50 rows written (8 of 16 chunks)."""
+    path = str(tmp_path / "a.zarr")
+    arr = zarr_fast.open_array(path, mode="w", shape=(100, 100), chunks=(30, 30), dtype="f4")
+    arr[:50] = np.arange(50 * 100, dtype="f4").reshape(50, 100)
+    return path
+
+
+def test_info_array_shows_zarr_info_and_chunk_stats(stored_array):
+    status, out, err = _run(["info", stored_array])
+    assert status == 0, err
+    items = _items(out)
+    assert items["Data type"] == "float32"
+    assert items["Shape"] == "(100, 100)"
+    assert items["Chunk shape"] == "(30, 30)"
+    assert items["Order"] == "C"
+    assert items["Chunks initialized"] == "8/16"
+    assert items["Chunk keys present"] == "8/16"
+    # The stats must agree with the files on disk.
+    sizes = sorted(
+        os.path.getsize(os.path.join(stored_array, name))
+        for name in os.listdir(stored_array)
+        if not name.startswith(".")
+    )
+    assert len(sizes) == 8
+    assert items["Stored chunk bytes"] == (
+        f"min {sizes[0]} / median {int(np.median(sizes))} / max {sizes[-1]}"
+    )
+    ratio = 8 * 30 * 30 * 4 / sum(sizes)
+    assert items["Compression ratio"] == f"{ratio:.2f}"
+
+
+def test_info_empty_array_has_no_chunks(tmp_path):
+    path = str(tmp_path / "empty.zarr")
+    zarr_fast.open_array(path, mode="w", shape=(10,), chunks=(4,), dtype="i8")
+    status, out, _ = _run(["info", path])
+    assert status == 0
+    items = _items(out)
+    assert items["Chunk keys present"] == "0/3"
+    assert items["Stored chunk bytes"] == "no chunks stored"
+
+
+def test_info_nested_separator_counts_nested_keys(tmp_path):
+    path = str(tmp_path / "nested.zarr")
+    arr = zarr_fast.open_array(path, mode="w", shape=(8, 8), chunks=(4, 4), dtype="u1",
+                               dimension_separator="/")
+    arr[...] = 7
+    status, out, _ = _run(["info", path])
+    assert status == 0
+    assert _items(out)["Chunk keys present"] == "4/4"
+
+
+def test_info_missing_path_exits_1_without_traceback(tmp_path):
+    missing = str(tmp_path / "does-not-exist")
+    status, out, err = _run(["info", missing])
+    assert status == 1
+    assert out == ""
+    assert "Traceback" not in err
+    assert err.startswith("zarr-fast info: error:")
+    assert missing in err
+
+
+def test_info_plain_directory_is_an_error(tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("not zarr")
+    status, _, err = _run(["info", str(plain)])
+    assert status == 1
+    assert "error" in err and "Traceback" not in err
+
+
+def test_bench_tiny_prints_every_row(tmp_path):
+    status, out, err = _run(["bench", "--shape", "256", "--chunks", "64", "--repeat", "1",
+                             "--dir", str(tmp_path)])
+    assert status == 0, err
+    for row in ("write whole", "read whole", "read window [12:244, 17:239]",
+                "random single-element reads x2000", "oindex 256x256 sorted ints",
+                "vindex 1,000,000 random points"):
+        assert row in out
+    assert "µs/read" in out
+    assert "shape (256, 256), chunks (64, 64), float32, blosc-lz4" in out
+    assert "bench: 6/6" in err  # progress summary on stderr, not stdout
+    # The caller's directory is kept (only a temporary one is removed).
+    assert tmp_path.exists()
+
+
+def test_bench_uncompressed_int_dtype(tmp_path):
+    status, out, _ = _run(["bench", "--shape", "64,96", "--chunks", "32", "--repeat", "1",
+                           "--dtype", "int16", "--compressor", "none", "--dir", str(tmp_path)])
+    assert status == 0
+    assert "shape (64, 96), chunks (32, 32), int16, none" in out
+
+
+def test_bench_compare_adds_ratio_column(tmp_path):
+    pytest.importorskip("zarr")
+    status, out, _ = _run(["bench", "--shape", "128", "--chunks", "64", "--repeat", "1",
+                           "--compare", "--dir", str(tmp_path)])
+    assert status == 0
+    header = out.splitlines()[3]
+    assert "zarr_fast time" in header and "ratio zarr/zarr_fast" in header
+    rows = out.splitlines()[5:]
+    assert len(rows) == 6
+    assert all(row.endswith("x") for row in rows)
+
+
+def test_bench_rejects_bad_arguments():
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(["bench", "--shape", "1,2,3"], out=io.StringIO(), err=io.StringIO())
+    assert excinfo.value.code == 2
+    status, _, err = _run(["bench", "--dtype", "notadtype"])
+    assert status == 1 and "--dtype" in err
+    status, _, err = _run(["bench", "--repeat", "0"])
+    assert status == 1 and "--repeat" in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(["--version"])
+    assert excinfo.value.code == 0
+    assert capsys.readouterr().out.startswith("zarr-fast ")
+
+
+def test_make_data_is_seeded_and_compressible():
+    first = cli.make_data((64, 80), "float32", seed=3)
+    again = cli.make_data((64, 80), "float32", seed=3)
+    other = cli.make_data((64, 80), "float32", seed=4)
+    assert first.dtype == np.float32 and first.shape == (64, 80)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    # Quantised to 1/1024 steps: the low mantissa bits repeat, which shuffle+lz4 exploits.
+    np.testing.assert_array_equal(first * 1024, np.round(first * 1024))
+    assert cli.make_data((4, 4), "uint8").dtype == np.uint8
+
+
+def test_make_compressor_choices():
+    assert cli.make_compressor("none") is None
+    blosc = cli.make_compressor("blosc-lz4")
+    assert blosc.get_config()["cname"] == "lz4"
+    assert blosc.get_config()["clevel"] == 5
+    assert cli.make_compressor("zstd").get_config()["id"] == "zstd"
+    with pytest.raises(ValueError, match="compressor must be one of"):
+        cli.make_compressor("lzma")
+
+
+def test_progress_non_interactive_prints_one_summary_line():
+    buf = io.StringIO()
+    with Progress(4, "work", stream=buf) as bar:
+        for _ in range(6):  # over-advancing clamps
+            bar.advance(status="x")
+    assert buf.getvalue().startswith("work: 4/4 steps in ")
+    assert buf.getvalue().count("\n") == 1
