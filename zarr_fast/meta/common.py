@@ -18,6 +18,8 @@ class ArrayMeta:
     ``compressor`` is a numcodecs config dict (``codec.get_config()``) or None; ``filters`` is
     a list of such dicts or None; ``fill_value`` is already decoded (a NumPy scalar, a Python
     scalar, bytes for ``S``/``V``, a 0-d structured value, or None).
+    ``dimension_separator`` is always ``'.'`` or ``'/'``; ``has_dimension_separator_key``
+    only says whether the v2 ``.zarray`` spells it out.
     """
 
     shape: tuple
@@ -29,6 +31,9 @@ class ArrayMeta:
     filters: Optional[list] = None
     dimension_separator: str = "."
     zarr_format: int = 2
+    # Whether the v2 document carries a "dimension_separator" key. zarr 2.18 writes it only
+    # when a separator was chosen, so a document read without it must be written back without it.
+    has_dimension_separator_key: bool = True
 
     def replace(self, **changes) -> "ArrayMeta":
         return dataclasses.replace(self, **changes)
