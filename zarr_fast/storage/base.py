@@ -68,6 +68,9 @@ def _rmdir_from_keys(store: MutableMapping, path: Optional[str] = None) -> None:
 def _rename_from_keys(store: MutableMapping, src_path: str, dst_path: str) -> None:
     src_prefix = _path_to_prefix(src_path)
     dst_prefix = _path_to_prefix(dst_path)
+    if src_path and src_path in store:
+        # a single value moves too, as MemoryStore and DirectoryStore allow
+        store[dst_path] = store.pop(src_path)
     for key in [k for k in store.keys() if k.startswith(src_prefix)]:
         # slice off the prefix; zarr 2.18 uses str.lstrip here, which strips a character
         # set and so mangles keys such as 'foo/ofo' -- we keep the suffix intact

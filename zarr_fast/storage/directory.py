@@ -37,6 +37,10 @@ class InvalidKeyError(KeyError, ValueError):
     itself is malformed).
     """
 
+    def __str__(self):
+        # KeyError would show repr() of the message; the message already quotes the key
+        return str(self.args[0]) if self.args else ""
+
 
 def _key_segments(key) -> List[str]:
     # Validate a key and split it into path segments. Pure string work: runs before any
@@ -44,7 +48,7 @@ def _key_segments(key) -> List[str]:
     if not isinstance(key, str):
         raise InvalidKeyError(f"store keys must be str, found {type(key).__name__}: {key!r}")
     if not key:
-        raise InvalidKeyError("store key must not be empty")
+        raise InvalidKeyError(f"store key must not be empty: {key!r}")
     if "\x00" in key:
         raise InvalidKeyError(f"store key must not contain NUL: {key!r}")
     if "\\" in key:
@@ -110,7 +114,7 @@ class DirectoryStore(Store):
     >>> store["../escape"] = b"x"
     Traceback (most recent call last):
     ...
-    zarr_fast.storage.directory.InvalidKeyError: "store key must not have an empty, '.' or '..' segment: '../escape'"
+    zarr_fast.storage.directory.InvalidKeyError: store key must not have an empty, '.' or '..' segment: '../escape'
     """
 
     def __init__(self, path, normalize_keys=False, dimension_separator=None):
