@@ -1,0 +1,261 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: initializedcheck=False, cdivision=True, embedsignature=True
+"""Per-axis chunk plans: which chunks a selection touches and where each item goes.
+
+A plan for one axis is a tuple ``(chunk_ix, bounds, local, out)`` of int64 1-D arrays:
+``chunk_ix[m]`` the chunk indices touched along the axis, increasing; ``bounds[m + 1]``
+so that the entries of ``chunk_ix[k]`` are ``bounds[k]:bounds[k + 1]``; ``local[n]`` the
+chunk-local index of each entry; ``out[n]`` its position in the output along the axis.
+Entries are grouped by chunk so that each chunk is decoded once.
+
+For coordinate (vindex) selections, ``plan_points`` groups points by flat chunk id instead.
+
+Callers guarantee: slices are already normalised (``0 <= start <= stop <= dim_len``,
+``step >= 1``); integer indices are non-negative (negatives already wrapped). Indices out
+of range raise IndexError; anything else malformed raises ValueError / TypeError.
+Boolean masks are not handled here: ``np.nonzero(mask)[0]`` turns one into ``plan_int``
+input.
+"""
+import numpy as np
+
+cimport numpy as cnp
+
+from zarr_fast._types cimport offset_t
+
+cnp.import_array()
+
+# Above this many chunks per indexed item, a counting sort's per-chunk table costs more
+# than it saves, and a stable argsort is used instead (same result).
+cdef offset_t _COUNTING_SORT_RATIO = 8
+
+
+cdef object _as_int64(object values, str name, int ndim):
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array, found dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, found {arr.ndim}-D")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+cdef int _check_lengths(offset_t dim_len, offset_t chunk_len) except -1:
+    if dim_len < 0:
+        raise ValueError(f"dim_len must be >= 0, found {dim_len}")
+    if chunk_len < 1:
+        raise ValueError(f"chunk_len must be >= 1, found {chunk_len}")
+    return 0
+
+
+cdef offset_t _first_out_of_range(const offset_t* values, Py_ssize_t n, offset_t size,
+                                  Py_ssize_t* where) noexcept nogil:
+    # Contract: returns 0 when every value lies in [0, size), else 1 with *where set to
+    # the position of the first offender. GIL not needed.
+    cdef Py_ssize_t i
+    for i in range(n):
+        if values[i] < 0 or values[i] >= size:
+            where[0] = i
+            return 1
+    return 0
+
+
+def plan_slice(offset_t start, offset_t stop, offset_t step, offset_t dim_len,
+               offset_t chunk_len):
+    """Plan one axis selected by a normalised slice; output positions are 0..count-1.
+
+    Checks: ``0 <= start <= stop <= dim_len``, ``step >= 1``, ``chunk_len >= 1``
+    (ValueError). An empty slice gives a plan with no chunks (``bounds == [0]``).
+    """
+    _check_lengths(dim_len, chunk_len)
+    if not (0 <= start <= stop <= dim_len) or step < 1:
+        raise ValueError(
+            f"expected a normalised slice with 0 <= start <= stop <= {dim_len} and "
+            f"step >= 1, found start={start}, stop={stop}, step={step}")
+    cdef offset_t count = (stop - start + step - 1) // step
+    cdef offset_t max_chunks = count
+    if count > 0:
+        # Chunks spanned by [start, stop) bound the number touched, whatever the step.
+        max_chunks = min(count, (stop - 1) // chunk_len - start // chunk_len + 1)
+    chunk_ix_arr = np.empty(max_chunks, dtype=np.int64)
+    bounds_arr = np.empty(max_chunks + 1, dtype=np.int64)
+    local_arr = np.empty(count, dtype=np.int64)
+    out_arr = np.arange(count, dtype=np.int64)
+    cdef offset_t[::1] chunk_ix = chunk_ix_arr
+    cdef offset_t[::1] bounds = bounds_arr
+    cdef offset_t[::1] local = local_arr
+    cdef offset_t i, index, chunk, m = 0, previous = -1
+    with nogil:
+        bounds[0] = 0
+        index = start
+        for i in range(count):
+            chunk = index // chunk_len
+            if chunk != previous:
+                if previous >= 0:
+                    bounds[m] = i
+                chunk_ix[m] = chunk
+                m += 1
+                previous = chunk
+            local[i] = index - chunk * chunk_len
+            index += step
+        bounds[m] = count
+    return chunk_ix_arr[:m], bounds_arr[:m + 1], local_arr, out_arr
+
+
+cdef void _counting_sort(const offset_t* keys, Py_ssize_t n, offset_t[::1] counts,
+                         offset_t* order) noexcept nogil:
+    # Contract: keys in [0, len(counts) - 1); counts zeroed on entry, of length
+    # nkeys + 1. Writes into order[0:n] the positions 0..n-1 stably sorted by key, and
+    # leaves counts[k] = start of key k (exclusive prefix sum). O(n + nkeys), GIL not needed.
+    cdef Py_ssize_t i
+    cdef offset_t k, total = 0, c
+    for i in range(n):
+        counts[keys[i] + 1] += 1
+    for k in range(counts.shape[0]):
+        total += counts[k]
+        counts[k] = total
+    for i in range(n):
+        c = keys[i]
+        order[counts[c]] = i
+        counts[c] += 1
+    # counts[k] now holds the end of key k; shift back to starts.
+    for k in range(counts.shape[0] - 1, 0, -1):
+        counts[k] = counts[k - 1]
+    counts[0] = 0
+
+
+cdef object _stable_group(object keys_arr, offset_t nkeys):
+    # Group positions by key, stably; returns (order, unique keys, bounds).
+    cdef Py_ssize_t n = keys_arr.shape[0]
+    cdef const offset_t[::1] keys = keys_arr
+    cdef offset_t[::1] counts_view
+    cdef offset_t[::1] order_view
+    if n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros(1, dtype=np.int64)
+    if nkeys <= _COUNTING_SORT_RATIO * n + 1024:
+        counts = np.zeros(nkeys + 1, dtype=np.int64)
+        order = np.empty(n, dtype=np.int64)
+        counts_view = counts
+        order_view = order
+        with nogil:
+            _counting_sort(&keys[0], n, counts_view, &order_view[0])
+        # counts[k] is the start of key k and counts[nkeys] == n; a key is present when
+        # its run is non-empty.
+        present = np.flatnonzero(counts[1:] > counts[:nkeys])
+        bounds = np.append(counts[present], n)
+        return order, present.astype(np.int64), bounds
+    order = np.argsort(keys_arr, kind="stable").astype(np.int64)
+    sorted_keys = keys_arr[order]
+    is_new = np.empty(n, dtype=bool)
+    is_new[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:n - 1], out=is_new[1:])
+    starts = np.flatnonzero(is_new)
+    bounds = np.append(starts, n).astype(np.int64)
+    return order, sorted_keys[starts], bounds
+
+
+def plan_int(index, offset_t dim_len, offset_t chunk_len):
+    """Plan one axis selected by an integer array (any order, duplicates allowed).
+
+    Entries are grouped by chunk in increasing chunk order and keep their original order
+    within a chunk; ``out`` is each entry's position in ``index``. O(n + nchunks).
+
+    Checks: ``index`` is a 1-D integer array with values in ``[0, dim_len)`` (IndexError
+    otherwise), ``chunk_len >= 1``.
+    """
+    _check_lengths(dim_len, chunk_len)
+    index_arr = _as_int64(index, "index", 1)
+    cdef const offset_t[::1] values = index_arr
+    cdef Py_ssize_t n = index_arr.shape[0], i, where = 0
+    cdef offset_t bad = 0
+    if n > 0:
+        with nogil:
+            bad = _first_out_of_range(&values[0], n, dim_len, &where)
+    if bad:
+        raise IndexError(
+            f"index {values[where]} is out of bounds for axis with size {dim_len}")
+    keys_arr = np.empty(n, dtype=np.int64)
+    cdef offset_t[::1] keys = keys_arr
+    with nogil:
+        for i in range(n):
+            keys[i] = values[i] // chunk_len
+    nchunks = (dim_len + chunk_len - 1) // chunk_len
+    order, chunk_ix, bounds = _stable_group(keys_arr, nchunks)
+    local = index_arr[order]
+    local -= keys_arr[order] * chunk_len
+    return chunk_ix, bounds, local, order
+
+
+def plan_points(coords, shape, chunks):
+    """Group coordinate-selected points by the chunk that holds them.
+
+    ``coords`` is an integer array of shape ``(ndim, n)``. Returns ``(chunk_ids, bounds,
+    order)``: ``chunk_ids[m]`` the distinct flat chunk ids (C order over the chunk grid
+    ``ceil(shape / chunks)``), increasing; points ``order[bounds[k]:bounds[k + 1]]`` lie
+    in chunk ``chunk_ids[k]``, in their original order. Use ``unravel_chunk_ids`` (or
+    ``np.unravel_index``) to get chunk coordinates back.
+
+    Checks: ``coords`` is 2-D with one row per dimension, every coordinate lies in
+    ``[0, shape[d])`` (IndexError naming the axis), chunk lengths >= 1.
+    """
+    coords_arr = _as_int64(coords, "coords", 2)
+    cdef Py_ssize_t ndim = len(shape), n = coords_arr.shape[1], i, where = 0
+    cdef int d
+    cdef offset_t bad = 0, dim_len, chunk_len, grid_stride = 1
+    if coords_arr.shape[0] != ndim or len(chunks) != ndim:
+        raise ValueError(
+            f"coords must have one row per dimension of shape {tuple(shape)} and chunks "
+            f"{tuple(chunks)}, found {coords_arr.shape[0]} rows")
+    ids_arr = np.zeros(n, dtype=np.int64)
+    cdef offset_t[::1] ids = ids_arr
+    cdef const offset_t[:, ::1] values = coords_arr
+    # Walk dimensions last to first so each one's grid stride is the product of the later
+    # grid extents (C order over the chunk grid).
+    for d in range(ndim - 1, -1, -1):
+        dim_len = shape[d]
+        chunk_len = chunks[d]
+        _check_lengths(dim_len, chunk_len)
+        if n > 0:
+            with nogil:
+                bad = _first_out_of_range(&values[d, 0], n, dim_len, &where)
+            if bad:
+                raise IndexError(
+                    f"index {values[d, where]} is out of bounds for axis {d} with size "
+                    f"{dim_len}")
+        with nogil:
+            for i in range(n):
+                ids[i] += (values[d, i] // chunk_len) * grid_stride
+        grid_stride *= (dim_len + chunk_len - 1) // chunk_len
+    order, chunk_ids, bounds = _stable_group(ids_arr, grid_stride)
+    return chunk_ids, bounds, order
+
+
+def unravel_chunk_ids(chunk_ids, cdata_shape):
+    """Turn flat chunk ids (C order over ``cdata_shape``) into an int64 ``(m, ndim)``
+    array of chunk coordinates; the same as ``np.stack(np.unravel_index(...), axis=1)``.
+
+    Checks: ids in ``[0, prod(cdata_shape))`` (IndexError).
+    """
+    ids_arr = _as_int64(chunk_ids, "chunk_ids", 1)
+    cdef Py_ssize_t ndim = len(cdata_shape), m = ids_arr.shape[0], i, where = 0
+    cdef int d
+    cdef offset_t total = 1, rest, extent, bad = 0
+    for d in range(ndim):
+        total *= cdata_shape[d]
+    cdef const offset_t[::1] ids = ids_arr
+    if m > 0:
+        with nogil:
+            bad = _first_out_of_range(&ids[0], m, total, &where)
+    if bad:
+        raise IndexError(f"chunk id {ids[where]} is out of bounds for a grid of {total} chunks")
+    grid = np.asarray(cdata_shape, dtype=np.int64).reshape(-1)
+    cdef const offset_t[::1] extents = grid
+    coords_arr = np.empty((m, ndim), dtype=np.int64)
+    cdef offset_t[:, ::1] coords = coords_arr
+    with nogil:
+        for i in range(m):
+            rest = ids[i]
+            for d in range(ndim - 1, -1, -1):
+                extent = extents[d]
+                coords[i, d] = rest % extent
+                rest = rest // extent
+    return coords_arr
