@@ -44,6 +44,9 @@ except ImportError:  # pragma: no cover - numcodecs built without Blosc
 #: Compressor used when ``compressor='default'``; reassign it to change the default, as
 #: with ``zarr.storage.default_compressor`` in zarr 2.x.
 default_compressor = _DefaultCodec()
+# kept to tell whether a user replaced ``default_compressor``: if not, 'default' is left to
+# meta.v2, which writes zarr 2.18's fixed config whatever this numcodecs version reports
+_BUILTIN_DEFAULT_COMPRESSOR = default_compressor
 
 
 def contains_array(store, path=None) -> bool:
@@ -323,8 +326,9 @@ def init_array(
     if not compressor:
         # legacy spellings of "no compressor", e.g. compressor=[]
         compressor = None
-    elif isinstance(compressor, str) and compressor == "default":
-        # read the module attribute at call time so reassigning it takes effect
+    elif (isinstance(compressor, str) and compressor == "default"
+          and default_compressor is not _BUILTIN_DEFAULT_COMPRESSOR):
+        # the module attribute is read at call time so that reassigning it takes effect
         compressor = default_compressor
     if dimension_separator is None:
         dimension_separator = getattr(store, "_dimension_separator", None)
