@@ -1,0 +1,34 @@
+"""zarr_fast: a drop-in, compiled-core implementation of zarr-python 2.18.
+
+Use it as ``import zarr_fast as zarr``: the public names, signatures, exceptions and on-disk
+bytes are zarr-python 2.18's. Hot paths (selection planning, chunk copies) are Cython.
+"""
+from numcodecs import *  # noqa: F401,F403  (zarr re-exports the codecs at top level)
+
+from .convenience import open
+from .core import Array
+from .creation import (
+    array,
+    create,
+    empty,
+    empty_like,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    open_array,
+    open_like,
+    zeros,
+    zeros_like,
+)
+from .errors import CopyError, MetadataError
+from .storage import (
+    DictStore,
+    DirectoryStore,
+    KVStore,
+    MemoryStore,
+    NestedDirectoryStore,
+    TempStore,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,1133 @@
+"""``Array``: a chunked, compressed N-d array in a store, with zarr-python 2.18's API.
+
+The array owns its metadata (``ArrayMeta``), its store(s) and a ``CodecPipeline``. A read
+normalises the selection into a plan (``indexing``), fetches the chunk keys in one batch,
+then decodes each chunk straight into the output where the layout allows, otherwise into a
+scratch chunk that ``_chunkcopy`` copies from. A write builds each touched chunk (wholly from
+the value, or by merging into the stored chunk) and stores the batch. Object dtypes and field
+selections take the NumPy path, chosen up front by ``_is_kernel_path``.
+
+Callers may pass any ``MutableMapping`` as store. Only ``resize``, ``append`` and the
+``fill_value`` setter rewrite metadata; a write touches only the chunks it selects.
+"""
+from __future__ import annotations
+
+import binascii
+import hashlib
+import itertools
+import math
+import re
+
+import numpy as np
+
+from . import _chunkcopy
+from .attrs import Attributes
+from .codecs.pipeline import CodecPipeline
+from .errors import ArrayNotFoundError, ReadOnlyError, err_too_many_indices
+from .indexing import (
+    BlockIndex,
+    OIndex,
+    OrthogonalSelection,
+    VIndex,
+    basic_selection,
+    block_selection,
+    check_fields,
+    check_no_multi_fields,
+    coordinate_selection,
+    ensure_tuple,
+    is_pure_fancy_indexing,
+    is_pure_orthogonal_indexing,
+    is_scalar,
+    mask_selection,
+    orthogonal_selection,
+    pop_fields,
+)
+from .meta.v2 import ARRAY_META_KEY, ATTRS_KEY, decode_array_metadata, encode_array_metadata
+from .storage import getsize, listdir, normalize_store_arg
+from .util import InfoReporter, human_readable_size, normalize_resize_args, normalize_storage_path
+
+
+def _check_array_shape(param, array, shape):
+    if not hasattr(array, "shape"):
+        raise TypeError(f"parameter {param!r}: expected an array-like object, got {type(array)!r}")
+    if array.shape != shape:
+        raise ValueError(f"parameter {param!r}: expected array with shape {shape!r}, got {array.shape!r}")
+
+
+def _layout_strides(shape, itemsize, order):
+    """Byte strides of a contiguous array of ``shape`` in ``order``."""
+    strides = [0] * len(shape)
+    step = itemsize
+    axes = range(len(shape) - 1, -1, -1) if order == "C" else range(len(shape))
+    for d in axes:
+        strides[d] = step
+        step *= shape[d]
+    return tuple(strides)
+
+
+def _has_nonnegative_strides(a):
+    return all(s >= 0 for s in a.strides)
+
+
+class _AxisTable:
+    """Per-axis, per-chunk index slices of an orthogonal plan, precomputed once per call.
+
+    For axis ``d`` and the ``k``-th chunk along it: ``local[d][k]`` (chunk-local indices),
+    ``out[d][k]`` (positions in the selection), and ``is_whole[d][k]``: the chunk's full
+    length is selected in order, so the chunk maps onto a box of the output.
+    """
+
+    def __init__(self, selection, chunks):
+        self.local, self.out, self.is_whole = [], [], []
+        for (chunk_ix, bounds, local, out), chunk_len in zip(selection.dim_plans, chunks):
+            starts, stops = bounds[:-1], bounds[1:]
+            locals_d = [local[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
+            outs_d = [out[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
+            whole_d = []
+            for lk, ok in zip(locals_d, outs_d):
+                n = len(lk)
+                whole_d.append(
+                    n == chunk_len
+                    and lk[0] == 0
+                    and lk[-1] == n - 1
+                    and ok[-1] - ok[0] == n - 1
+                    and bool(np.all(np.diff(lk) == 1))
+                    and bool(np.all(np.diff(ok) == 1))
+                )
+            self.local.append(locals_d)
+            self.out.append(outs_d)
+            self.is_whole.append(whole_d)
+
+
+class Array:
+    """An N-dimensional array of chunks in a store, as zarr-python 2.18's ``zarr.core.Array``.
+
+    Parameters
+    ----------
+    store : MutableMapping
+        Array store, already initialised (see ``zarr_fast.storage.init_array``).
+    path : str, optional
+        Storage path of the array inside the store.
+    read_only : bool, optional
+        True if any modification should be refused with ``ReadOnlyError``.
+    chunk_store : MutableMapping, optional
+        Separate store for chunk data; by default chunks live in ``store``.
+    synchronizer : object, optional
+        Provides locks per key (``synchronizer[key]``) for concurrent writers.
+    cache_metadata : bool, optional
+        If False, metadata is re-read before every data access.
+    cache_attrs : bool, optional
+        If False, attributes are re-read on every access.
+    partial_decompress : bool, optional
+        Accepted for compatibility; decoding only what a selection needs is automatic.
+    write_empty_chunks : bool, optional
+        If False, a chunk equal to the fill value everywhere is deleted instead of written.
+    meta_array : array-like, optional
+        Accepted for compatibility; results are NumPy arrays.
+
+    Examples
+    --------
+    >>> import zarr_fast as zarr
+    >>> z = zarr.zeros((100, 100), chunks=(10, 10), dtype="i4")
+    >>> z[0, :3] = [1, 2, 3]
+    >>> z[0, :4]
+    array([1, 2, 3, 0], dtype=int32)
+    """
+
+    def __init__(
+        self,
+        store,
+        path=None,
+        read_only=False,
+        chunk_store=None,
+        synchronizer=None,
+        cache_metadata=True,
+        cache_attrs=True,
+        partial_decompress=None,
+        write_empty_chunks=True,
+        zarr_version=None,
+        meta_array=None,
+    ):
+        if zarr_version not in (None, 2):
+            raise ValueError(f"zarr_version {zarr_version!r} is not supported by this Array (expected 2)")
+        self._store = normalize_store_arg(store)
+        self._chunk_store = normalize_store_arg(chunk_store) if chunk_store is not None else None
+        self._path = normalize_storage_path(path)
+        self._key_prefix = self._path + "/" if self._path else ""
+        self._read_only = bool(read_only)
+        self._synchronizer = synchronizer
+        self._cache_metadata = cache_metadata
+        self._is_view = False
+        self._partial_decompress = partial_decompress
+        self._write_empty_chunks = write_empty_chunks
+        self._meta_array = np.empty_like(meta_array, shape=()) if meta_array is not None else np.empty(())
+        self._version = 2
+        self._load_metadata()
+        self._attrs = Attributes(
+            self._store,
+            key=self._key_prefix + ATTRS_KEY,
+            read_only=read_only,
+            synchronizer=synchronizer,
+            cache=cache_attrs,
+        )
+        self._oindex = OIndex(self)
+        self._vindex = VIndex(self)
+        self._blocks = BlockIndex(self)
+
+    # ------------------------------------------------------------------------------ metadata
+
+    def _load_metadata(self):
+        if self._synchronizer is None:
+            self._load_metadata_nosync()
+        else:
+            with self._synchronizer[self._key_prefix + ARRAY_META_KEY]:
+                self._load_metadata_nosync()
+
+    def _load_metadata_nosync(self):
+        key = self._key_prefix + ARRAY_META_KEY
+        try:
+            meta_bytes = self._store[key]
+        except KeyError as e:
+            raise ArrayNotFoundError(self._path) from e
+        meta = decode_array_metadata(meta_bytes)
+        if b"dimension_separator" not in bytes(meta_bytes):
+            # an older document: the store's own separator (nested stores) is the truth
+            store_separator = getattr(self._store, "_dimension_separator", None)
+            if store_separator is not None:
+                meta = meta.replace(dimension_separator=store_separator)
+        self._set_meta(meta)
+
+    def _set_meta(self, meta):
+        self._meta = meta
+        self._shape = tuple(meta.shape)
+        self._chunks = tuple(meta.chunks)
+        self._dtype = meta.dtype
+        self._order = meta.order
+        self._fill_value = meta.fill_value
+        self._dimension_separator = meta.dimension_separator
+        self._pipeline = CodecPipeline(meta)
+        self._compressor = self._pipeline.compressor
+        self._filters = self._pipeline.filters or None
+        self._chunk_strides = _layout_strides(self._chunks, self._dtype.itemsize, self._order)
+
+    def _refresh_metadata(self):
+        if not self._cache_metadata:
+            self._load_metadata()
+
+    def _refresh_metadata_nosync(self):
+        if not self._cache_metadata and not self._is_view:
+            self._load_metadata_nosync()
+
+    def _flush_metadata_nosync(self):
+        if self._is_view:
+            raise PermissionError("operation not permitted for views")
+        self._store[self._key_prefix + ARRAY_META_KEY] = encode_array_metadata(self._meta)
+
+    # ---------------------------------------------------------------------------- properties
+
+    @property
+    def store(self):
+        """A MutableMapping providing the underlying storage for the array."""
+        return self._store
+
+    @property
+    def path(self):
+        """Storage path."""
+        return self._path
+
+    @property
+    def name(self):
+        """Array name following the h5py convention (``'/path'``), or None at the root."""
+        if self.path:
+            return self.path if self.path[0] == "/" else "/" + self.path
+        return None
+
+    @property
+    def basename(self):
+        """Final component of name."""
+        return self.name.split("/")[-1] if self.name is not None else None
+
+    @property
+    def read_only(self):
+        return self._read_only
+
+    @read_only.setter
+    def read_only(self, value):
+        self._read_only = bool(value)
+
+    @property
+    def chunk_store(self):
+        """A MutableMapping providing the underlying storage for array chunks."""
+        return self._chunk_store if self._chunk_store is not None else self._store
+
+    @property
+    def shape(self):
+        """A tuple of integers describing the length of each dimension of the array."""
+        self._refresh_metadata()
+        return self._shape
+
+    @shape.setter
+    def shape(self, value):
+        self.resize(value)
+
+    @property
+    def chunks(self):
+        return self._chunks
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def compressor(self):
+        """Primary compression codec (a numcodecs ``Codec`` or None)."""
+        return self._compressor
+
+    @property
+    def fill_value(self):
+        return self._fill_value
+
+    @fill_value.setter
+    def fill_value(self, new):
+        self._set_meta(self._meta.replace(fill_value=new))
+        self._flush_metadata_nosync()
+
+    @property
+    def order(self):
+        return self._order
+
+    @property
+    def filters(self):
+        return self._filters
+
+    @property
+    def synchronizer(self):
+        return self._synchronizer
+
+    @property
+    def attrs(self):
+        return self._attrs
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    @property
+    def _size(self):
+        return math.prod(self._shape)
+
+    @property
+    def size(self):
+        self._refresh_metadata()
+        return self._size
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    @property
+    def _nbytes(self):
+        return self._size * self.itemsize
+
+    @property
+    def nbytes(self):
+        self._refresh_metadata()
+        return self._nbytes
+
+    @property
+    def nbytes_stored(self):
+        """Bytes stored for the array: metadata, attributes and chunks (-1 if unknown)."""
+        m = getsize(self._store, self._path)
+        if self._chunk_store is None:
+            return m
+        n = getsize(self._chunk_store, self._path)
+        return -1 if m < 0 or n < 0 else m + n
+
+    @property
+    def _cdata_shape(self):
+        if self._shape == ():
+            return (1,)
+        return tuple(math.ceil(s / c) for s, c in zip(self._shape, self._chunks))
+
+    @property
+    def cdata_shape(self):
+        self._refresh_metadata()
+        return self._cdata_shape
+
+    @property
+    def _nchunks(self):
+        return math.prod(self._cdata_shape)
+
+    @property
+    def nchunks(self):
+        self._refresh_metadata()
+        return self._nchunks
+
+    @property
+    def nchunks_initialized(self):
+        """The number of chunks that have been initialised with some data."""
+        ndim = max(self.ndim, 1)
+        sep = re.escape(self._dimension_separator)
+        pattern = re.compile(r"\d+" + (sep + r"\d+") * (ndim - 1))
+        if self._dimension_separator == "/" and ndim > 1:
+            prefix = self._key_prefix
+            keys = (k[len(prefix):] for k in self.chunk_store.keys() if k.startswith(prefix))
+        else:
+            keys = listdir(self.chunk_store, self._path)
+        return sum(1 for k in keys if pattern.fullmatch(k))
+
+    initialized = nchunks_initialized
+
+    @property
+    def is_view(self):
+        return self._is_view
+
+    @property
+    def oindex(self):
+        """Orthogonal (outer) indexing: ``z.oindex[[0, 2], :]``."""
+        return self._oindex
+
+    @property
+    def vindex(self):
+        """Vectorised (coordinate or mask) indexing: ``z.vindex[[0, 2], [1, 3]]``."""
+        return self._vindex
+
+    @property
+    def blocks(self):
+        """Block (chunk) indexing: ``z.blocks[1, :2]``."""
+        return self._blocks
+
+    @property
+    def write_empty_chunks(self) -> bool:
+        return self._write_empty_chunks
+
+    @property
+    def meta_array(self):
+        return self._meta_array
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Array)
+            and self.store == other.store
+            and self.read_only == other.read_only
+            and self.path == other.path
+            and not self._is_view
+        )
+
+    def __hash__(self):
+        return hash((type(self), id(self._store), self._path))
+
+    def __array__(self, dtype=None, copy=None):
+        a = self[...]
+        if dtype is not None and a.dtype != dtype:
+            a = a.astype(dtype)
+        return np.asarray(a)
+
+    # ----------------------------------------------------------------------------- iteration
+
+    def islice(self, start=None, end=None):
+        """Yield items along the first axis, decoding each chunk once."""
+        if len(self.shape) == 0:
+            raise TypeError("iteration over a 0-d array")
+        start = 0 if start is None else start
+        if end is None or end > self.shape[0]:
+            end = self.shape[0]
+        if not isinstance(start, int) or start < 0:
+            raise ValueError("start must be a nonnegative integer")
+        if not isinstance(end, int) or end < 0:
+            raise ValueError("end must be a nonnegative integer")
+        chunk_len = self.chunks[0]
+        block, block_start = None, None
+        for j in range(start, end):
+            if block is None or not (block_start <= j < block_start + chunk_len):
+                block_start = j - j % chunk_len
+                block = self[block_start : block_start + chunk_len]
+            yield block[j - block_start]
+
+    def __iter__(self):
+        return self.islice()
+
+    def __len__(self):
+        if self.shape:
+            return self.shape[0]
+        raise TypeError("len() of unsized object")
+
+    # ------------------------------------------------------------------------------ get API
+
+    def __getitem__(self, selection):
+        """Read a region: NumPy-style basic indexing, plus integer-array and mask indexing."""
+        fields, pure_selection = pop_fields(selection)
+        if is_pure_fancy_indexing(pure_selection, self.ndim):
+            return self.vindex[selection]
+        if is_pure_orthogonal_indexing(pure_selection, self.ndim):
+            return self.get_orthogonal_selection(pure_selection, fields=fields)
+        return self.get_basic_selection(pure_selection, fields=fields)
+
+    def get_basic_selection(self, selection=Ellipsis, out=None, fields=None):
+        """Read ints, slices (step >= 1) and Ellipsis; see zarr 2.18 for the full semantics."""
+        self._refresh_metadata()
+        check_fields(fields, self._dtype)
+        if self._shape == ():
+            return self._get_basic_selection_zd(selection, out=out, fields=fields)
+        plan = basic_selection(selection, self._shape, self._chunks)
+        return self._get_selection(plan, out=out, fields=fields)
+
+    def get_orthogonal_selection(self, selection, out=None, fields=None):
+        """Read the outer product of per-axis selections (ints, slices, int or bool arrays)."""
+        self._refresh_metadata()
+        check_fields(fields, self._dtype)
+        plan = orthogonal_selection(selection, self._shape, self._chunks)
+        return self._get_selection(plan, out=out, fields=fields)
+
+    def get_coordinate_selection(self, selection, out=None, fields=None):
+        """Read points given by one integer array per axis (broadcast together)."""
+        self._refresh_metadata()
+        check_fields(fields, self._dtype)
+        plan = coordinate_selection(selection, self._shape, self._chunks)
+        if out is not None:
+            out = out.reshape(-1)
+        result = self._get_selection(plan, out=out, fields=fields)
+        return result.reshape(plan.sel_shape)
+
+    def get_block_selection(self, selection, out=None, fields=None):
+        """Read whole chunks by chunk index (ints and step-1 slices per axis)."""
+        self._refresh_metadata()
+        check_fields(fields, self._dtype)
+        plan = block_selection(selection, self._shape, self._chunks)
+        return self._get_selection(plan, out=out, fields=fields)
+
+    def get_mask_selection(self, selection, out=None, fields=None):
+        """Read the items where a Boolean array of the array's shape is True."""
+        self._refresh_metadata()
+        check_fields(fields, self._dtype)
+        plan = mask_selection(selection, self._shape, self._chunks)
+        return self._get_selection(plan, out=out, fields=fields)
+
+    def _get_basic_selection_zd(self, selection, out=None, fields=None):
+        selection = ensure_tuple(selection)
+        if selection not in ((), (Ellipsis,)):
+            err_too_many_indices(selection, ())
+        chunk = self._read_or_new_chunk(self._chunk_key((0,)), shape=())
+        if fields:
+            chunk = chunk[fields]
+        if out is None:
+            return chunk[selection]
+        out[selection] = chunk[selection]
+        return out
+
+    def _get_selection(self, plan, out=None, fields=None):
+        out_dtype = check_fields(fields, self._dtype)
+        if out is None:
+            allocate = np.empty if self._fill_value is not None else np.zeros
+            out = allocate(plan.shape, dtype=out_dtype, order=self._order)
+        else:
+            _check_array_shape("out", out, plan.shape)
+        if math.prod(plan.shape) > 0:
+            if isinstance(plan, OrthogonalSelection):
+                self._read_orthogonal(plan, out, fields)
+            else:
+                self._read_points(plan, out, fields)
+        return out if out.shape else out[()]
+
+    # ----------------------------------------------------------------------------- chunk I/O
+
+    def _chunk_key(self, chunk_coords):
+        return self._key_prefix + self._dimension_separator.join(map(str, chunk_coords))
+
+    def _fetch(self, keys):
+        """Stored bytes for ``keys`` (absent keys are left out); store errors propagate."""
+        store = self.chunk_store
+        if hasattr(store, "getitems"):
+            return store.getitems(keys, contexts={})
+        found = {}
+        for key in keys:
+            try:
+                found[key] = store[key]
+            except KeyError:
+                pass
+        return found
+
+    def _is_kernel_path(self, fields, *arrays):
+        """True when byte-level kernels can serve this call (else the NumPy path does)."""
+        return (
+            not fields
+            and self._dtype.kind != "O"
+            and all(isinstance(a, np.ndarray) and _has_nonnegative_strides(a) for a in arrays)
+        )
+
+    def _fill_scalar(self, fields=None):
+        fill = np.array(self._fill_value, dtype=self._dtype)
+        return fill[fields] if fields else fill
+
+    def _new_chunk(self, shape=None):
+        """A chunk holding the fill value (zeros when there is none), in the array's order."""
+        shape = self._chunks if shape is None else shape
+        if self._fill_value is not None:
+            chunk = np.empty(shape, dtype=self._dtype, order=self._order)
+            chunk.fill(self._fill_value)
+        elif self._dtype.kind == "O":
+            chunk = np.empty(shape, dtype=self._dtype, order=self._order)
+        else:
+            chunk = np.zeros(shape, dtype=self._dtype, order=self._order)
+        return chunk
+
+    def _read_or_new_chunk(self, key, shape=None):
+        cdata = self._fetch([key]).get(key)
+        if cdata is None:
+            return self._new_chunk(shape)
+        chunk = self._pipeline.decode(cdata, key)
+        return chunk.reshape(shape) if shape is not None else chunk
+
+    # ------------------------------------------------------------------------ orthogonal read
+
+    def _read_orthogonal(self, plan, out, fields):
+        full_out = np.expand_dims(out, plan.drop_axes) if plan.drop_axes else out
+        table = _AxisTable(plan, self._chunks)
+        chunk_list = list(plan.iter_chunks())
+        keys = [self._chunk_key(coords) for coords, _ in chunk_list]
+        cdatas = self._fetch(keys)
+        use_kernel = self._is_kernel_path(fields, out)
+        out_strides = full_out.strides
+        if use_kernel:
+            src_offsets = [[lk * stride for lk in table.local[d]] for d, stride in enumerate(self._chunk_strides)]
+            dst_offsets = [[ok * stride for ok in table.out[d]] for d, stride in enumerate(out_strides)]
+            fill = self._fill_scalar() if self._fill_value is not None else None
+        for (coords, positions), key in zip(chunk_list, keys):
+            cdata = cdatas.get(key)
+            if not use_kernel:
+                self._read_chunk_numpy(cdata, key, full_out, table, positions, fields)
+                continue
+            srcs = [src_offsets[d][k] for d, k in enumerate(positions)]
+            dsts = [dst_offsets[d][k] for d, k in enumerate(positions)]
+            if cdata is None:
+                if fill is not None:
+                    _chunkcopy.copy_orthogonal(fill, full_out, [np.zeros_like(s) for s in srcs], dsts)
+                continue
+            if self._pipeline.can_decode_into and all(table.is_whole[d][k] for d, k in enumerate(positions)):
+                region = full_out[
+                    tuple(slice(int(table.out[d][k][0]), int(table.out[d][k][0]) + n)
+                          for d, (k, n) in enumerate(zip(positions, self._chunks)))
+                ]
+                is_contiguous = region.flags.c_contiguous if self._order == "C" else region.flags.f_contiguous
+                if is_contiguous and region.flags.writeable:
+                    self._pipeline.decode_into(cdata, region, key)
+                    continue
+            chunk = self._pipeline.decode(cdata, key)
+            _chunkcopy.copy_orthogonal(chunk, full_out, srcs, dsts)
+
+    def _read_chunk_numpy(self, cdata, key, full_out, table, positions, fields):
+        out_index = np.ix_(*[table.out[d][k] for d, k in enumerate(positions)])
+        if cdata is None:
+            if self._fill_value is not None:
+                full_out[out_index] = self._fill_value[fields] if fields else self._fill_value
+            return
+        chunk = self._pipeline.decode(cdata, key)
+        if fields:
+            chunk = chunk[fields]
+        full_out[out_index] = chunk[np.ix_(*[table.local[d][k] for d, k in enumerate(positions)])]
+
+    # ---------------------------------------------------------------------------- point read
+
+    def _point_offsets(self, plan):
+        """Chunk-local byte offsets of every point, in chunk-grouped order."""
+        chunks = np.asarray(self._chunks, dtype=np.int64)[:, None]
+        strides = np.asarray(self._chunk_strides, dtype=np.int64)[:, None]
+        local = plan.coords[:, plan.order] % chunks
+        return np.ascontiguousarray((local * strides).sum(axis=0, dtype=np.int64)), local
+
+    def _read_points(self, plan, out, fields):
+        keys = [self._chunk_key(tuple(c)) for c in plan.chunk_coords.tolist()]
+        cdatas = self._fetch(keys)
+        bounds = plan.bounds.tolist()
+        chunk_offsets, local = self._point_offsets(plan)
+        use_kernel = self._is_kernel_path(fields, out)
+        if use_kernel:
+            out_offsets = plan.order * out.strides[0]
+            fill = self._fill_scalar() if self._fill_value is not None else None
+        for k, key in enumerate(keys):
+            a, b = bounds[k], bounds[k + 1]
+            cdata = cdatas.get(key)
+            if use_kernel:
+                if cdata is None:
+                    if fill is not None:
+                        _chunkcopy.copy_points(fill, out, np.zeros(b - a, dtype=np.int64), out_offsets[a:b])
+                    continue
+                chunk = self._pipeline.decode(cdata, key)
+                _chunkcopy.copy_points(chunk, out, chunk_offsets[a:b], out_offsets[a:b])
+                continue
+            points = plan.order[a:b]
+            if cdata is None:
+                if self._fill_value is not None:
+                    out[points] = self._fill_value[fields] if fields else self._fill_value
+                continue
+            chunk = self._pipeline.decode(cdata, key)
+            if fields:
+                chunk = chunk[fields]
+            out[points] = chunk[tuple(local[:, a:b])]
+
+    # ------------------------------------------------------------------------------ set API
+
+    def __setitem__(self, selection, value):
+        """Write a region: NumPy-style basic indexing, plus integer-array and mask indexing."""
+        fields, pure_selection = pop_fields(selection)
+        if is_pure_fancy_indexing(pure_selection, self.ndim):
+            self.vindex[selection] = value
+        elif is_pure_orthogonal_indexing(pure_selection, self.ndim):
+            self.set_orthogonal_selection(pure_selection, value, fields=fields)
+        else:
+            self.set_basic_selection(pure_selection, value, fields=fields)
+
+    def _check_writable(self):
+        if self._read_only:
+            raise ReadOnlyError()
+        if not self._cache_metadata:
+            self._load_metadata_nosync()
+
+    def set_basic_selection(self, selection, value, fields=None):
+        """Write ints, slices (step >= 1) and Ellipsis."""
+        self._check_writable()
+        if self._shape == ():
+            return self._set_basic_selection_zd(selection, value, fields=fields)
+        plan = basic_selection(selection, self._shape, self._chunks)
+        self._set_selection(plan, value, fields=fields)
+
+    def set_orthogonal_selection(self, selection, value, fields=None):
+        """Write the outer product of per-axis selections."""
+        self._check_writable()
+        plan = orthogonal_selection(selection, self._shape, self._chunks)
+        self._set_selection(plan, value, fields=fields)
+
+    def set_coordinate_selection(self, selection, value, fields=None):
+        """Write points given by one integer array per axis."""
+        self._check_writable()
+        plan = coordinate_selection(selection, self._shape, self._chunks)
+        if not is_scalar(value, self._dtype):
+            value = np.asanyarray(value)
+            if value.ndim > 1:
+                value = value.reshape(-1)
+        self._set_selection(plan, value, fields=fields)
+
+    def set_block_selection(self, selection, value, fields=None):
+        """Write whole chunks by chunk index."""
+        self._check_writable()
+        plan = block_selection(selection, self._shape, self._chunks)
+        self._set_selection(plan, value, fields=fields)
+
+    def set_mask_selection(self, selection, value, fields=None):
+        """Write the items where a Boolean array of the array's shape is True."""
+        self._check_writable()
+        plan = mask_selection(selection, self._shape, self._chunks)
+        self._set_selection(plan, value, fields=fields)
+
+    def _set_basic_selection_zd(self, selection, value, fields=None):
+        selection = ensure_tuple(selection)
+        if selection not in ((), (Ellipsis,)):
+            err_too_many_indices(selection, self._shape)
+        check_fields(fields, self._dtype)
+        fields = check_no_multi_fields(fields)
+        key = self._chunk_key((0,))
+        with self._chunk_lock(key):
+            chunk = self._read_or_new_chunk(key, shape=()).copy()
+            if fields:
+                chunk[fields][selection] = value
+            else:
+                chunk[selection] = value
+            self._store_chunks({key: chunk})
+
+    def _set_selection(self, plan, value, fields=None):
+        check_fields(fields, self._dtype)
+        fields = check_no_multi_fields(fields)
+        sel_shape = plan.shape
+        if sel_shape == () or is_scalar(value, self._dtype):
+            value_array = self._scalar_value(value, fields)
+            is_scalar_value = True
+        else:
+            if not hasattr(value, "shape"):
+                value = np.asanyarray(value)
+            _check_array_shape("value", value, sel_shape)
+            value_array = value
+            is_scalar_value = False
+        if math.prod(self._shape) == 0 or math.prod(sel_shape) == 0:
+            return
+        if isinstance(plan, OrthogonalSelection):
+            self._write_orthogonal(plan, value_array, is_scalar_value, fields)
+        else:
+            self._write_points(plan, value_array, is_scalar_value, fields)
+
+    def _scalar_value(self, value, fields):
+        dtype = self._dtype[fields] if fields else self._dtype
+        if isinstance(value, np.ndarray) and value.shape == ():
+            return value.astype(dtype, copy=False)
+        if dtype.kind == "O":
+            arr = np.empty((), dtype=object)
+            arr[()] = value
+            return arr
+        return np.array(value, dtype=dtype)
+
+    def _value_for_kernel(self, value, dtype):
+        """The value cast to the target dtype with non-negative strides (copied only if needed)."""
+        value = np.asarray(value)
+        if value.dtype != dtype:
+            value = value.astype(dtype)
+        if not _has_nonnegative_strides(value):
+            value = value.copy()
+        return value
+
+    def _chunk_lock(self, key):
+        if self._synchronizer is None:
+            return _nolock
+        return self._synchronizer[key]
+
+    def _store_chunks(self, chunks):
+        """Encode and store ``{key: chunk}``; fill-only chunks are deleted when asked to."""
+        encoded, empty = {}, []
+        for key, chunk in chunks.items():
+            if not self._write_empty_chunks and self._is_fill_only(chunk):
+                empty.append(key)
+            else:
+                encoded[key] = self._pipeline.encode(chunk)
+        store = self.chunk_store
+        for key in empty:
+            try:
+                del store[key]
+            except KeyError:
+                pass
+        if not encoded:
+            return
+        if hasattr(store, "setitems"):
+            store.setitems(encoded)
+        else:
+            for key, cdata in encoded.items():
+                store[key] = cdata
+
+    def _is_fill_only(self, chunk):
+        if self._fill_value is None:
+            return False
+        if self._dtype.kind == "O":
+            return bool(np.all(np.equal(chunk, self._fill_value)))
+        return _chunkcopy.is_fill(np.ascontiguousarray(chunk).reshape(-1), self._fill_scalar())
+
+    # ------------------------------------------------------------------------ orthogonal write
+
+    def _write_orthogonal(self, plan, value, is_scalar_value, fields):
+        table = _AxisTable(plan, self._chunks)
+        chunk_list = list(plan.iter_chunks())
+        keys = [self._chunk_key(coords) for coords, _ in chunk_list]
+        use_kernel = self._is_kernel_path(fields)
+        if is_scalar_value:
+            value_full = value
+        else:
+            if use_kernel:
+                value = self._value_for_kernel(value, self._dtype)
+            value_full = np.expand_dims(value, plan.drop_axes) if plan.drop_axes else value
+        is_total = [
+            all(
+                table.is_whole[d][k] or self._covers_chunk(table.local[d][k], self._chunks[d])
+                for d, k in enumerate(positions)
+            )
+            for _, positions in chunk_list
+        ]
+        for i in range(0, len(keys), _WRITE_BATCH):
+            batch = range(i, min(i + _WRITE_BATCH, len(keys)))
+            partial_keys = [keys[j] for j in batch if fields or not is_total[j]]
+            with _locks(self, [keys[j] for j in batch]):
+                old = self._fetch(partial_keys) if partial_keys else {}
+                new_chunks = {}
+                for j in batch:
+                    key, (_, positions) = keys[j], chunk_list[j]
+                    if is_total[j] and not fields:
+                        chunk = np.empty(self._chunks, dtype=self._dtype, order=self._order)
+                        if is_scalar_value:
+                            chunk.fill(value[()])
+                            new_chunks[key] = chunk
+                            continue
+                    else:
+                        cdata = old.get(key)
+                        chunk = self._new_chunk() if cdata is None else self._pipeline.decode(cdata, key)
+                        if not chunk.flags.writeable:
+                            chunk = chunk.copy(order="K")
+                    locals_k = [table.local[d][k] for d, k in enumerate(positions)]
+                    if is_scalar_value:
+                        outs_k = [np.zeros(len(lk), dtype=np.int64) for lk in locals_k]
+                    else:
+                        outs_k = [table.out[d][k] for d, k in enumerate(positions)]
+                    if use_kernel:
+                        srcs = [o * s for o, s in zip(outs_k, value_full.strides)] if not is_scalar_value else outs_k
+                        dsts = [lk * s for lk, s in zip(locals_k, self._chunk_strides)]
+                        _chunkcopy.copy_orthogonal(value_full, chunk, srcs, dsts)
+                    else:
+                        target = chunk[fields] if fields else chunk
+                        src = value_full[()] if is_scalar_value else value_full[np.ix_(*outs_k)]
+                        target[np.ix_(*locals_k)] = src
+                    new_chunks[key] = chunk
+                self._store_chunks(new_chunks)
+
+    @staticmethod
+    def _covers_chunk(local, chunk_len):
+        """True when chunk-local indices hit every position of the chunk (any order)."""
+        if len(local) < chunk_len:
+            return False
+        return np.unique(local).size == chunk_len
+
+    # ----------------------------------------------------------------------------- point write
+
+    def _write_points(self, plan, value, is_scalar_value, fields):
+        keys = [self._chunk_key(tuple(c)) for c in plan.chunk_coords.tolist()]
+        bounds = plan.bounds.tolist()
+        chunk_offsets, local = self._point_offsets(plan)
+        use_kernel = self._is_kernel_path(fields)
+        if not is_scalar_value:
+            value = value.reshape(-1)
+            if value.shape[0] != plan.coords.shape[1]:
+                raise ValueError(
+                    f"parameter 'value': expected array with shape {plan.shape!r}, got {value.shape!r}"
+                )
+            if use_kernel:
+                value = self._value_for_kernel(value, self._dtype)
+                value_offsets = plan.order * value.strides[0]
+        for i in range(0, len(keys), _WRITE_BATCH):
+            batch = range(i, min(i + _WRITE_BATCH, len(keys)))
+            batch_keys = [keys[j] for j in batch]
+            with _locks(self, batch_keys):
+                old = self._fetch(batch_keys)
+                new_chunks = {}
+                for j in batch:
+                    key, a, b = keys[j], bounds[j], bounds[j + 1]
+                    cdata = old.get(key)
+                    chunk = self._new_chunk() if cdata is None else self._pipeline.decode(cdata, key)
+                    if not chunk.flags.writeable:
+                        chunk = chunk.copy(order="K")
+                    if use_kernel:
+                        srcs = np.zeros(b - a, dtype=np.int64) if is_scalar_value else value_offsets[a:b]
+                        _chunkcopy.copy_points(value, chunk, srcs, chunk_offsets[a:b])
+                    else:
+                        target = chunk[fields] if fields else chunk
+                        target[tuple(local[:, a:b])] = value[()] if is_scalar_value else value[plan.order[a:b]]
+                    new_chunks[key] = chunk
+                self._store_chunks(new_chunks)
+
+    # ----------------------------------------------------------------------------------- info
+
+    def __repr__(self):
+        t = type(self)
+        r = f"<{t.__module__}.{t.__name__}"
+        if self.name:
+            r += f" {self.name!r}"
+        r += f" {str(self.shape)} {self.dtype}"
+        if self._read_only:
+            r += " read-only"
+        return r + ">"
+
+    @property
+    def info(self):
+        """Diagnostic information about the array (a report that prints as text or HTML)."""
+        return InfoReporter(self)
+
+    def info_items(self):
+        return self._synchronized_op(self._info_items_nosync)
+
+    def _info_items_nosync(self):
+        def typestr(o):
+            return f"{type(o).__module__}.{type(o).__name__}"
+
+        def bytestr(n):
+            return f"{n} ({human_readable_size(n)})" if n > 2**10 else str(n)
+
+        items = []
+        if self.name is not None:
+            items.append(("Name", self.name))
+        items += [
+            ("Type", typestr(self)),
+            ("Data type", str(self.dtype)),
+            ("Shape", str(self.shape)),
+            ("Chunk shape", str(self.chunks)),
+            ("Order", self.order),
+            ("Read-only", str(self.read_only)),
+        ]
+        for i, f in enumerate(self.filters or []):
+            items.append((f"Filter [{i}]", repr(f)))
+        items.append(("Compressor", repr(self.compressor)))
+        if self._synchronizer is not None:
+            items.append(("Synchronizer type", typestr(self._synchronizer)))
+        nbytes, nbytes_stored = self.nbytes, self.nbytes_stored
+        items.append(("Store type", typestr(self._store)))
+        if self._chunk_store is not None:
+            items.append(("Chunk store type", typestr(self._chunk_store)))
+        items.append(("No. bytes", bytestr(nbytes)))
+        if nbytes_stored > 0:
+            items += [
+                ("No. bytes stored", bytestr(nbytes_stored)),
+                ("Storage ratio", f"{nbytes / nbytes_stored:.1f}"),
+            ]
+        items.append(("Chunks initialized", f"{self.nchunks_initialized}/{self.nchunks}"))
+        return items
+
+    def digest(self, hashname="sha1"):
+        """A digest of the stored chunks, metadata and attributes (as zarr 2.18 computes it)."""
+        h = hashlib.new(hashname)
+        for coords in itertools.product(*[range(s) for s in self.cdata_shape]):
+            h.update(self.chunk_store.get(self._chunk_key(coords), b""))
+        h.update(self.store.get(self._key_prefix + ARRAY_META_KEY, b""))
+        h.update(self.store.get(self.attrs.key, b""))
+        return h.digest()
+
+    def hexdigest(self, hashname="sha1"):
+        """The digest as a hex string."""
+        checksum = binascii.hexlify(self.digest(hashname=hashname))
+        return checksum.decode("utf-8") if not isinstance(checksum, str) else checksum
+
+    # ------------------------------------------------------------------------------ pickling
+
+    def __getstate__(self):
+        return {
+            "store": self._store,
+            "path": self._path,
+            "read_only": self._read_only,
+            "chunk_store": self._chunk_store,
+            "synchronizer": self._synchronizer,
+            "cache_metadata": self._cache_metadata,
+            "cache_attrs": self._attrs.cache,
+            "partial_decompress": self._partial_decompress,
+            "write_empty_chunks": self._write_empty_chunks,
+            "zarr_version": self._version,
+            "meta_array": self._meta_array,
+        }
+
+    def __setstate__(self, state):
+        self.__init__(**state)
+
+    # ---------------------------------------------------------------------- resize / append
+
+    def _synchronized_op(self, f, *args, **kwargs):
+        if self._synchronizer is None:
+            self._refresh_metadata_nosync()
+            return f(*args, **kwargs)
+        with self._synchronizer[self._key_prefix + ARRAY_META_KEY]:
+            self._refresh_metadata_nosync()
+            return f(*args, **kwargs)
+
+    def _write_op(self, f, *args, **kwargs):
+        if self._read_only:
+            raise ReadOnlyError()
+        return self._synchronized_op(f, *args, **kwargs)
+
+    def resize(self, *args):
+        """Change the shape; chunks wholly outside the new shape are deleted from the store."""
+        return self._write_op(self._resize_nosync, *args)
+
+    def _resize_nosync(self, *args):
+        old_shape = self._shape
+        new_shape = normalize_resize_args(old_shape, *args)
+        old_cdata_shape = self._cdata_shape
+        self._set_meta(self._meta.replace(shape=new_shape))
+        self._flush_metadata_nosync()
+        new_cdata_shape = self._cdata_shape
+        store = self.chunk_store
+        # walk each axis that shrank, removing the chunk slabs beyond its new extent
+        kept = list(old_cdata_shape)
+        for axis, (n_old, n_new) in enumerate(zip(old_cdata_shape, new_cdata_shape)):
+            if n_new >= n_old:
+                continue
+            ranges = [range(n_new, n_old) if d == axis else range(kept[d]) for d in range(len(kept))]
+            for coords in itertools.product(*ranges):
+                try:
+                    del store[self._chunk_key(coords)]
+                except KeyError:
+                    pass
+            kept[axis] = n_new
+
+    def append(self, data, axis=0):
+        """Append ``data`` along ``axis``; returns the new shape."""
+        return self._write_op(self._append_nosync, data, axis=axis)
+
+    def _append_nosync(self, data, axis=0):
+        if not hasattr(data, "shape"):
+            data = np.asanyarray(data)
+        kept_self = tuple(s for i, s in enumerate(self._shape) if i != axis)
+        kept_data = tuple(s for i, s in enumerate(data.shape) if i != axis)
+        if kept_self != kept_data:
+            raise ValueError(
+                "shape of data to append is not compatible with the array; all dimensions must "
+                "match except for the dimension being appended"
+            )
+        old_shape = self._shape
+        new_shape = tuple(s + data.shape[i] if i == axis else s for i, s in enumerate(old_shape))
+        self._resize_nosync(new_shape)
+        append_selection = tuple(
+            slice(old_shape[i], new_shape[i]) if i == axis else slice(None) for i in range(len(new_shape))
+        )
+        self[append_selection] = data
+        return new_shape
+
+    # ------------------------------------------------------------------------- views / astype
+
+    def view(self, shape=None, chunks=None, dtype=None, fill_value=None, filters=None, read_only=None,
+             synchronizer=None):
+        """An array sharing this one's store but reading it with other metadata."""
+        a = Array(
+            store=self._store,
+            path=self._path,
+            chunk_store=self._chunk_store,
+            read_only=self._read_only if read_only is None else read_only,
+            synchronizer=self._synchronizer if synchronizer is None else synchronizer,
+            cache_metadata=True,
+        )
+        a._is_view = True
+        changes = {}
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            changes["dtype"] = dtype
+        if shape is not None:
+            changes["shape"] = tuple(shape) if not isinstance(shape, int) else (shape,)
+        elif dtype is not None and dtype.itemsize != self._dtype.itemsize and self._shape:
+            # reinterpreting the last axis with another item size, as NumPy's view does
+            last = self._shape[-1] * self._dtype.itemsize // dtype.itemsize
+            changes["shape"] = self._shape[:-1] + (last,)
+        if chunks is not None:
+            changes["chunks"] = tuple(chunks) if not isinstance(chunks, int) else (chunks,)
+        if fill_value is not None:
+            changes["fill_value"] = fill_value
+        if filters is not None:
+            changes["filters"] = [f.get_config() for f in filters] or None
+        if changes:
+            a._set_meta(a._meta.replace(**changes))
+        return a
+
+    def astype(self, dtype):
+        """A read-only view converting the data to ``dtype`` on the fly."""
+        from numcodecs import AsType
+
+        dtype = np.dtype(dtype)
+        filters = [AsType(encode_dtype=self._dtype, decode_dtype=dtype)] + list(self._filters or [])
+        return self.view(filters=filters, dtype=dtype, read_only=True)
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_nolock = _NoLock()
+
+# chunks built per batch: bounds a write's memory to this many decoded chunks at a time
+_WRITE_BATCH = 64
+
+
+class _locks:
+    """Hold the synchronizer's lock of every key in a batch (sorted, so writers never deadlock)."""
+
+    def __init__(self, array, keys):
+        self._locks = [] if array._synchronizer is None else [array._synchronizer[k] for k in sorted(set(keys))]
+
+    def __enter__(self):
+        for lock in self._locks:
+            lock.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        for lock in reversed(self._locks):
+            lock.__exit__(*exc)
+        return False

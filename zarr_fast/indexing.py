@@ -1,0 +1,498 @@
+"""Normalise a user selection into a per-axis chunk plan.
+
+Every indexing mode zarr-python 2.18 offers reduces to one of two plans:
+
+* ``OrthogonalSelection`` (basic, orthogonal, block): for each axis, the chunks touched and,
+  per chunk, the chunk-local indices and output positions (``_indexing.plan_slice`` /
+  ``plan_int``). The chunks touched are the product of the axes.
+* ``PointSelection`` (coordinate, mask): points grouped by chunk once
+  (``_indexing.plan_points``), with the permutation back to the caller's order.
+
+Callers get the exceptions zarr 2.18 raises for bad selections (``IndexError`` family). No
+Python object is made per chunk here: ``core`` walks the plans.
+"""
+from __future__ import annotations
+
+import itertools
+import numbers
+
+import numpy as np
+
+from . import _indexing
+from .errors import (
+    BoundsCheckError,
+    NegativeStepError,
+    VindexInvalidSelectionError,
+    err_too_many_indices,
+)
+
+# --------------------------------------------------------------------------------------------
+# predicates (same meaning as zarr 2.18's, used to route __getitem__ / __setitem__)
+
+
+def is_integer(x):
+    """True for Python and NumPy integers (bool included, as in 2.18)."""
+    return isinstance(x, numbers.Integral)
+
+
+def is_integer_list(x):
+    return isinstance(x, list) and len(x) > 0 and is_integer(x[0])
+
+
+def is_integer_array(x, ndim=None):
+    is_int = not np.isscalar(x) and hasattr(x, "shape") and hasattr(x, "dtype") and x.dtype.kind in "ui"
+    return is_int and (ndim is None or len(x.shape) == ndim)
+
+
+def is_bool_array(x, ndim=None):
+    is_bool = hasattr(x, "shape") and hasattr(x, "dtype") and x.dtype == bool
+    return is_bool and (ndim is None or len(x.shape) == ndim)
+
+
+def is_scalar(value, dtype):
+    if np.isscalar(value):
+        return True
+    if isinstance(value, tuple) and dtype.names and len(value) == len(dtype.names):
+        return True
+    return dtype.kind == "O" and not isinstance(value, np.ndarray)
+
+
+def is_pure_fancy_indexing(selection, ndim):
+    """True when ``selection`` is only integers and integer arrays (at least one array)."""
+    if ndim == 1 and (is_integer_list(selection) or is_integer_array(selection)):
+        return True
+    if not (isinstance(selection, tuple) and len(selection) == ndim):
+        return False
+    if any(isinstance(s, slice) or s is Ellipsis for s in selection):
+        return False
+    return all(is_integer(s) or is_integer_list(s) or is_integer_array(s) for s in selection) and any(
+        is_integer_list(s) or is_integer_array(s) for s in selection
+    )
+
+
+def is_pure_orthogonal_indexing(selection, ndim):
+    if not ndim:
+        return False
+    if is_integer_list(selection) or is_integer_array(selection, ndim=1):
+        return True
+    return (
+        isinstance(selection, tuple)
+        and len(selection) == ndim
+        and sum(is_integer_list(s) or is_integer_array(s) for s in selection) <= 1
+        and all(is_integer_list(s) or is_integer_array(s) or isinstance(s, (int, slice)) for s in selection)
+    )
+
+
+def is_total_slice(item, shape):
+    """True if ``item`` (ints/slices) selects every element of an array of ``shape``."""
+    if item == Ellipsis or item == slice(None):
+        return True
+    item = ensure_tuple(item)
+    if len(item) != len(shape):
+        return False
+    return all(
+        isinstance(s, slice)
+        and (s == slice(None) or ((s.stop - s.start == n) and (s.step in (1, None))))
+        for s, n in zip(item, shape)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# normalisation helpers (public in zarr.indexing, kept for code that imports them)
+
+
+def ensure_tuple(v):
+    return v if isinstance(v, tuple) else (v,)
+
+
+def replace_lists(selection):
+    return tuple(np.asarray(s) if isinstance(s, list) else s for s in selection)
+
+
+def normalize_integer_selection(dim_sel, dim_len):
+    dim_sel = int(dim_sel)
+    if dim_sel < 0:
+        dim_sel += dim_len
+    if dim_sel >= dim_len or dim_sel < 0:
+        raise BoundsCheckError(dim_len)
+    return dim_sel
+
+
+def replace_ellipsis(selection, shape):
+    """Expand a single Ellipsis and pad with full slices to ``len(shape)`` items."""
+    selection = ensure_tuple(selection)
+    n_ellipsis = sum(1 for s in selection if s is Ellipsis)
+    if n_ellipsis > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if n_ellipsis == 1:
+        at = next(i for i, s in enumerate(selection) if s is Ellipsis)
+        n_items = len(selection) - 1
+        if n_items >= len(shape):
+            selection = selection[:at] + selection[at + 1 :]
+        else:
+            selection = selection[:at] + (slice(None),) * (len(shape) - n_items) + selection[at + 1 :]
+    if len(selection) < len(shape):
+        selection += (slice(None),) * (len(shape) - len(selection))
+    if len(selection) > len(shape):
+        err_too_many_indices(selection, shape)
+    return selection
+
+
+def pop_fields(selection):
+    """Split field names (strings) out of a selection: returns ``(fields, selection)``."""
+    if isinstance(selection, str):
+        return selection, ()
+    if not isinstance(selection, tuple):
+        return None, selection
+    fields = [s for s in selection if isinstance(s, str)]
+    fields = fields[0] if len(fields) == 1 else fields
+    selection = tuple(s for s in selection if not isinstance(s, str))
+    selection = selection[0] if len(selection) == 1 else selection
+    return fields, selection
+
+
+def check_fields(fields, dtype):
+    """Return the output dtype for ``fields`` of ``dtype`` (``dtype`` itself when no fields)."""
+    if fields is None:
+        return dtype
+    if not isinstance(fields, (str, list, tuple)):
+        raise IndexError(f"'fields' argument must be a string or list of strings; found {type(fields)!r}")
+    if not fields:
+        return dtype
+    if dtype.names is None:
+        raise IndexError("invalid 'fields' argument, array does not have any fields")
+    try:
+        if isinstance(fields, str):
+            return dtype[fields]
+        return np.dtype([(f, dtype[f]) for f in fields])
+    except KeyError as e:
+        raise IndexError(f"invalid 'fields' argument, field not found: {e!r}") from e
+
+
+def check_no_multi_fields(fields):
+    if isinstance(fields, list):
+        if len(fields) == 1:
+            return fields[0]
+        if len(fields) > 1:
+            raise IndexError("multiple fields are not supported for this operation")
+    return fields
+
+
+# --------------------------------------------------------------------------------------------
+# plans
+
+
+class OrthogonalSelection:
+    """Per-axis chunk plan for basic, orthogonal and block selections.
+
+    ``dim_plans[d]`` is ``(chunk_ix, bounds, local, out)`` (int64 arrays, see
+    ``_indexing``); ``shape`` is the result shape, ``full_shape`` the same with a length-1
+    axis kept for each integer-indexed axis (listed in ``drop_axes``), so the result can be
+    filled through a plain N-d view and reshaped at the end.
+    """
+
+    __slots__ = ("dim_plans", "shape", "full_shape", "drop_axes", "is_basic")
+
+    def __init__(self, dim_plans, full_shape, drop_axes, is_basic):
+        self.dim_plans = dim_plans
+        self.full_shape = tuple(full_shape)
+        self.drop_axes = tuple(drop_axes)
+        self.shape = tuple(n for d, n in enumerate(full_shape) if d not in self.drop_axes)
+        self.is_basic = is_basic
+
+    @property
+    def nchunks(self):
+        n = 1
+        for plan in self.dim_plans:
+            n *= len(plan[0])
+        return n
+
+    def iter_chunks(self):
+        """Yield ``(chunk_coords, positions)`` where ``positions[d]`` indexes ``dim_plans[d]``."""
+        ranges = [range(len(plan[0])) for plan in self.dim_plans]
+        chunk_ix = [plan[0].tolist() for plan in self.dim_plans]
+        for positions in itertools.product(*ranges):
+            yield tuple(chunk_ix[d][k] for d, k in enumerate(positions)), positions
+
+
+class PointSelection:
+    """Points grouped by chunk for coordinate and mask selections.
+
+    ``coords`` is ``(ndim, n)`` int64 (normalised, in bounds); points
+    ``order[bounds[k]:bounds[k+1]]`` lie in chunk ``chunk_coords[k]``; the flat result is
+    reshaped to ``sel_shape``.
+    """
+
+    __slots__ = ("coords", "chunk_coords", "bounds", "order", "sel_shape", "shape")
+
+    def __init__(self, coords, chunk_coords, bounds, order, sel_shape):
+        self.coords = coords
+        self.chunk_coords = chunk_coords
+        self.bounds = bounds
+        self.order = order
+        self.sel_shape = sel_shape
+        self.shape = (coords.shape[1],)
+
+    @property
+    def nchunks(self):
+        return len(self.chunk_coords)
+
+
+def _plan_slice(dim_sel, dim_len, dim_chunk_len):
+    start, stop, step = dim_sel.indices(dim_len)
+    if step < 1:
+        raise NegativeStepError()
+    if stop < start:
+        stop = start
+    return _indexing.plan_slice(start, stop, step, dim_len, dim_chunk_len)
+
+
+def _plan_integer(dim_sel, dim_len, dim_chunk_len):
+    i = normalize_integer_selection(dim_sel, dim_len)
+    return _indexing.plan_slice(i, i + 1, 1, dim_len, dim_chunk_len)
+
+
+def _normalize_int_array(dim_sel, dim_len):
+    idx = np.asarray(dim_sel)
+    if idx.dtype.kind not in "ui":
+        raise IndexError(f"expected an integer array, got dtype {idx.dtype}")
+    if idx.dtype.kind == "u" and idx.size and idx.max() > np.iinfo(np.int64).max:
+        raise BoundsCheckError(dim_len)
+    idx = idx.astype(np.int64, copy=True)
+    negative = idx < 0
+    if negative.any():
+        idx[negative] += dim_len
+    if idx.size and (idx.min() < 0 or idx.max() >= dim_len):
+        raise BoundsCheckError(dim_len)
+    return idx
+
+
+def basic_selection(selection, shape, chunks):
+    """Plan a basic selection (integers, slices with step >= 1, one Ellipsis)."""
+    selection = replace_ellipsis(selection, shape)
+    dim_plans, full_shape, drop_axes = [], [], []
+    for d, (dim_sel, dim_len, dim_chunk_len) in enumerate(zip(selection, shape, chunks)):
+        if is_integer(dim_sel):
+            dim_plans.append(_plan_integer(dim_sel, dim_len, dim_chunk_len))
+            drop_axes.append(d)
+            full_shape.append(1)
+        elif isinstance(dim_sel, slice):
+            plan = _plan_slice(dim_sel, dim_len, dim_chunk_len)
+            dim_plans.append(plan)
+            full_shape.append(len(plan[2]))
+        else:
+            raise IndexError(
+                "unsupported selection item for basic indexing; "
+                f"expected integer or slice, got {type(dim_sel)!r}"
+            )
+    return OrthogonalSelection(dim_plans, full_shape, drop_axes, True)
+
+
+def orthogonal_selection(selection, shape, chunks):
+    """Plan an orthogonal (outer) selection: per axis an int, slice, int array or bool array."""
+    selection = replace_lists(replace_ellipsis(selection, shape))
+    dim_plans, full_shape, drop_axes = [], [], []
+    is_basic = True
+    for d, (dim_sel, dim_len, dim_chunk_len) in enumerate(zip(selection, shape, chunks)):
+        if is_integer(dim_sel):
+            dim_plans.append(_plan_integer(dim_sel, dim_len, dim_chunk_len))
+            drop_axes.append(d)
+            full_shape.append(1)
+            continue
+        if isinstance(dim_sel, slice):
+            plan = _plan_slice(dim_sel, dim_len, dim_chunk_len)
+        elif is_integer_array(dim_sel):
+            if dim_sel.ndim != 1:
+                raise IndexError("integer arrays in an orthogonal selection must be 1-dimensional only")
+            plan = _indexing.plan_int(_normalize_int_array(dim_sel, dim_len), dim_len, dim_chunk_len)
+            is_basic = False
+        elif is_bool_array(dim_sel):
+            if dim_sel.ndim != 1:
+                raise IndexError("Boolean arrays in an orthogonal selection must be 1-dimensional only")
+            if dim_sel.shape[0] != dim_len:
+                raise IndexError(
+                    "Boolean array has the wrong length for dimension; "
+                    f"expected {dim_len}, got {dim_sel.shape[0]}"
+                )
+            idx = np.flatnonzero(dim_sel).astype(np.int64)
+            plan = _indexing.plan_int(idx, dim_len, dim_chunk_len)
+            is_basic = False
+        else:
+            raise IndexError(
+                "unsupported selection item for orthogonal indexing; expected integer, slice, "
+                f"integer array or Boolean array, got {type(dim_sel)!r}"
+            )
+        dim_plans.append(plan)
+        full_shape.append(len(plan[2]))
+    return OrthogonalSelection(dim_plans, full_shape, drop_axes, is_basic)
+
+
+def block_selection(selection, shape, chunks):
+    """Plan a block selection: per axis a chunk index or a step-1 slice of chunk indices."""
+    selection = replace_lists(replace_ellipsis(selection, shape))
+    dim_plans, full_shape = [], []
+    for dim_sel, dim_len, dim_chunk_len in zip(selection, shape, chunks):
+        dim_nchunks = -(-dim_len // dim_chunk_len)
+        if is_integer(dim_sel):
+            block = int(dim_sel)
+            if block < 0:
+                block += dim_nchunks
+            start, stop = block * dim_chunk_len, (block + 1) * dim_chunk_len
+        elif isinstance(dim_sel, slice):
+            if dim_sel.step not in (1, None):
+                raise IndexError(
+                    "unsupported selection item for block indexing; "
+                    f"expected integer or slice with step=1, got {type(dim_sel)!r}"
+                )
+            first = dim_sel.start if dim_sel.start is not None else 0
+            last = dim_sel.stop if dim_sel.stop is not None else dim_nchunks
+            first = first + dim_nchunks if first < 0 else first
+            last = last + dim_nchunks if last < 0 else last
+            start, stop = first * dim_chunk_len, last * dim_chunk_len
+        else:
+            raise IndexError(
+                "unsupported selection item for block indexing; "
+                f"expected integer or slice, got {type(dim_sel)!r}"
+            )
+        if start >= dim_len or start < 0:
+            raise BoundsCheckError(dim_len)
+        plan = _plan_slice(slice(start, stop), dim_len, dim_chunk_len)
+        dim_plans.append(plan)
+        full_shape.append(len(plan[2]))
+    return OrthogonalSelection(dim_plans, full_shape, (), True)
+
+
+def is_coordinate_selection(selection, shape):
+    return len(selection) == len(shape) and all(is_integer(s) or is_integer_array(s) for s in selection)
+
+
+def is_mask_selection(selection, shape):
+    return len(selection) == 1 and is_bool_array(selection[0]) and selection[0].shape == tuple(shape)
+
+
+def _point_selection(coords, sel_shape, shape, chunks):
+    cdata_shape = tuple(-(-s // c) for s, c in zip(shape, chunks))
+    chunk_ids, bounds, order = _indexing.plan_points(coords, shape, chunks)
+    chunk_coords = np.stack(np.unravel_index(chunk_ids, cdata_shape), axis=1) if len(chunk_ids) else (
+        np.empty((0, len(shape)), dtype=np.int64)
+    )
+    return PointSelection(coords, chunk_coords, bounds, order, sel_shape)
+
+
+def coordinate_selection(selection, shape, chunks):
+    """Plan a coordinate (vectorised) selection: one integer array per axis, broadcast."""
+    selection = ensure_tuple(selection)
+    selection = tuple([s] if is_integer(s) else s for s in selection)
+    selection = replace_lists(selection)
+    if not is_coordinate_selection(selection, shape):
+        raise IndexError(
+            "invalid coordinate selection; expected one integer (coordinate) array per "
+            f"dimension of the target array, got {selection!r}"
+        )
+    normalized = [_normalize_int_array(s, n) for s, n in zip(selection, shape)]
+    broadcast = np.broadcast_arrays(*normalized)
+    sel_shape = broadcast[0].shape if broadcast[0].shape else (1,)
+    if broadcast:
+        coords = np.ascontiguousarray(np.stack([b.reshape(-1) for b in broadcast]))
+    else:
+        coords = np.empty((0, 1), dtype=np.int64)
+    return _point_selection(coords, sel_shape, shape, chunks)
+
+
+def mask_selection(selection, shape, chunks):
+    """Plan a mask selection: one Boolean array with the array's shape."""
+    selection = replace_lists(ensure_tuple(selection))
+    if not is_mask_selection(selection, shape):
+        raise IndexError(
+            "invalid mask selection; expected one Boolean (mask)array with the same shape "
+            f"as the target array, got {selection!r}"
+        )
+    coords = np.ascontiguousarray(np.stack(np.nonzero(selection[0])).astype(np.int64, copy=False))
+    return _point_selection(coords, (coords.shape[1],), shape, chunks)
+
+
+# --------------------------------------------------------------------------------------------
+# NumPy-level helpers kept from zarr.indexing's public surface
+
+
+def _ix(selection, shape):
+    selection = replace_ellipsis(selection, shape)
+    items = [
+        range(*s.indices(n)) if isinstance(s, slice) else [s] if is_integer(s) else s
+        for s, n in zip(selection, shape)
+    ]
+    return np.ix_(*items)
+
+
+def oindex(a, selection):
+    """Orthogonal indexing of a NumPy array (the oracle our tests compare against)."""
+    selection = replace_ellipsis(selection, a.shape)
+    drop_axes = tuple(i for i, s in enumerate(selection) if is_integer(s))
+    result = a[_ix(selection, a.shape)]
+    return result.squeeze(axis=drop_axes) if drop_axes else result
+
+
+def oindex_set(a, selection, value):
+    selection = replace_ellipsis(selection, a.shape)
+    drop_axes = tuple(i for i, s in enumerate(selection) if is_integer(s))
+    if not np.isscalar(value) and drop_axes:
+        value = np.expand_dims(np.asanyarray(value), drop_axes)
+    a[_ix(selection, a.shape)] = value
+
+
+# --------------------------------------------------------------------------------------------
+# the .oindex / .vindex / .blocks accessors
+
+
+class OIndex:
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, selection):
+        fields, selection = pop_fields(selection)
+        selection = replace_lists(ensure_tuple(selection))
+        return self.array.get_orthogonal_selection(selection, fields=fields)
+
+    def __setitem__(self, selection, value):
+        fields, selection = pop_fields(selection)
+        selection = replace_lists(ensure_tuple(selection))
+        return self.array.set_orthogonal_selection(selection, value, fields=fields)
+
+
+class VIndex:
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, selection):
+        fields, selection = pop_fields(selection)
+        selection = replace_lists(ensure_tuple(selection))
+        if is_coordinate_selection(selection, self.array.shape):
+            return self.array.get_coordinate_selection(selection, fields=fields)
+        if is_mask_selection(selection, self.array.shape):
+            return self.array.get_mask_selection(selection, fields=fields)
+        raise VindexInvalidSelectionError(selection)
+
+    def __setitem__(self, selection, value):
+        fields, selection = pop_fields(selection)
+        selection = replace_lists(ensure_tuple(selection))
+        if is_coordinate_selection(selection, self.array.shape):
+            self.array.set_coordinate_selection(selection, value, fields=fields)
+        elif is_mask_selection(selection, self.array.shape):
+            self.array.set_mask_selection(selection, value, fields=fields)
+        else:
+            raise VindexInvalidSelectionError(selection)
+
+
+class BlockIndex:
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, selection):
+        fields, selection = pop_fields(selection)
+        selection = replace_lists(ensure_tuple(selection))
+        return self.array.get_block_selection(selection, fields=fields)
+
+    def __setitem__(self, selection, value):
+        fields, selection = pop_fields(selection)
+        selection = replace_lists(ensure_tuple(selection))
+        return self.array.set_block_selection(selection, value, fields=fields)
