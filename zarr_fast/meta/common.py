@@ -31,8 +31,9 @@ class ArrayMeta:
     filters: Optional[list] = None
     dimension_separator: str = "."
     zarr_format: int = 2
-    # Whether the v2 document carries a "dimension_separator" key. zarr 2.18 writes it only
-    # when a separator was chosen, so a document read without it must be written back without it.
+    # Whether the v2 document carries a "dimension_separator" key. zarr 2.18's init_array writes
+    # it only when a separator was chosen, but its Array spells it out whenever it rewrites the
+    # metadata (resize, append): set this to True when rewriting to get the same bytes.
     has_dimension_separator_key: bool = True
 
     def replace(self, **changes) -> "ArrayMeta":

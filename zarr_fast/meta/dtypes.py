@@ -307,6 +307,14 @@ def decode_fill_value(value, dtype, object_codec=None):
 
 
 def _decode_fill_value(value, dtype, object_codec):
+    decoded = _decode_fill_value_by_kind(value, dtype, object_codec)
+    if isinstance(decoded, np.ndarray):
+        # A JSON list for a scalar dtype: NumPy happily builds an array, but a fill is one value.
+        raise ValueError(f"expected a single value, found {value!r}")
+    return decoded
+
+
+def _decode_fill_value_by_kind(value, dtype, object_codec):
     kind = dtype.kind
     if kind == "V" and dtype.hasobject:
         if object_codec is None:
@@ -337,6 +345,7 @@ def _decode_fill_value(value, dtype, object_codec):
     if kind == "V":
         raw = base64.standard_b64decode(value)
         return np.array(raw, dtype=dtype.str).view(dtype)[()]
-    if kind == "U":
+    if kind in "UO":
+        # Text, and plain object fills (any JSON value, lists included), are used as they are.
         return value
     return np.array(value, dtype=dtype)[()]

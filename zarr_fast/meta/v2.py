@@ -246,7 +246,9 @@ def encode_array_metadata(meta):
     """Return the ``.zarray`` bytes for ``meta``, as zarr 2.18.7 writes them.
 
     A subarray dtype (``dtype.subdtype``) is written as its base dtype with the subarray's
-    axes appended to the shape, as zarr 2.x does.
+    axes appended to the shape, as zarr 2.x does. The ``dimension_separator`` key is written
+    when ``meta.has_dimension_separator_key``; zarr 2.18 writes it on every rewrite of an
+    existing array's metadata, so callers rewriting (resize, append) should set it to True.
 
     Examples
     --------
