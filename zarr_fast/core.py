@@ -190,7 +190,7 @@ class Array:
         except KeyError as e:
             raise ArrayNotFoundError(self._path) from e
         meta = decode_array_metadata(meta_bytes)
-        if b"dimension_separator" not in bytes(meta_bytes):
+        if not meta.has_dimension_separator_key:
             # an older document: the store's own separator (nested stores) is the truth
             store_separator = getattr(self._store, "_dimension_separator", None)
             if store_separator is not None:
@@ -221,7 +221,9 @@ class Array:
     def _flush_metadata_nosync(self):
         if self._is_view:
             raise PermissionError("operation not permitted for views")
-        self._store[self._key_prefix + ARRAY_META_KEY] = encode_array_metadata(self._meta)
+        # zarr 2.18 always names the separator when it rewrites the document
+        meta = self._meta.replace(has_dimension_separator_key=True)
+        self._store[self._key_prefix + ARRAY_META_KEY] = encode_array_metadata(meta)
 
     # ---------------------------------------------------------------------------- properties
 
@@ -1079,10 +1081,6 @@ class Array:
             changes["dtype"] = dtype
         if shape is not None:
             changes["shape"] = tuple(shape) if not isinstance(shape, int) else (shape,)
-        elif dtype is not None and dtype.itemsize != self._dtype.itemsize and self._shape:
-            # reinterpreting the last axis with another item size, as NumPy's view does
-            last = self._shape[-1] * self._dtype.itemsize // dtype.itemsize
-            changes["shape"] = self._shape[:-1] + (last,)
         if chunks is not None:
             changes["chunks"] = tuple(chunks) if not isinstance(chunks, int) else (chunks,)
         if fill_value is not None:

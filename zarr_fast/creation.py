@@ -257,7 +257,8 @@ def open_array(
     if chunk_store is not None:
         chunk_store = normalize_store_arg(chunk_store, storage_options=storage_options, mode=mode)
     if dimension_separator is None:
-        dimension_separator = getattr(store, "_dimension_separator", None) or "."
+        # a store without the attribute gets '.' written explicitly, as in 2.18
+        dimension_separator = getattr(store, "_dimension_separator", ".")
     path = normalize_storage_path(path)
     compressor, fill_value = _kwargs_compat(compressor, fill_value, kwargs)
     if fill_value is not None:
