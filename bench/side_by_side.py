@@ -105,7 +105,7 @@ def build_workloads(impls, data, root, chunks):
     rng = np.random.default_rng(1)
     window = _window(shape)
     points = list(zip(rng.integers(0, shape[0], 2000).tolist(), rng.integers(0, shape[1], 2000).tolist()))
-    orth = (np.sort(rng.choice(shape[0], 2000, replace=False)), np.sort(rng.choice(shape[1], 2000, replace=False)))
+    orth = tuple(np.sort(rng.choice(n, min(2000, n), replace=False)) for n in shape)
     coords = (rng.integers(0, shape[0], 1_000_000), rng.integers(0, shape[1], 1_000_000))
     whole = data.nbytes
 
@@ -129,7 +129,7 @@ def build_workloads(impls, data, root, chunks):
          data[window].nbytes, 1, data[window]),
         ("W4", "2,000 random single-element reads", {impl: (lambda a=a: read_points(a)) for impl, a in readers.items()},
          2000 * itemsize, 2000, None),
-        ("W5", "oindex 2,000 x 2,000 sorted ints", {impl: (lambda a=a: a.oindex[orth]) for impl, a in readers.items()},
+        ("W5", f"oindex {orth[0].size:,} x {orth[1].size:,} sorted ints", {impl: (lambda a=a: a.oindex[orth]) for impl, a in readers.items()},
          orth[0].size * orth[1].size * itemsize, 1, data[np.ix_(*orth)]),
         ("W6", "vindex 1,000,000 random points", {impl: (lambda a=a: a.vindex[coords]) for impl, a in readers.items()},
          coords[0].size * itemsize, 1, data[coords]),
