@@ -343,7 +343,9 @@ def _decode_fill_value_by_kind(value, dtype, object_codec):
                 pass  # lenient: a pre-base64 store may hold the fill value as plain text
         return np.array(value, dtype=dtype)[()]
     if kind == "V":
-        raw = base64.standard_b64decode(value)
+        raw = base64.b64decode(value, validate=True)
+        if len(raw) != dtype.itemsize:
+            raise ValueError(f"expected {dtype.itemsize} bytes, found {len(raw)}")
         return np.array(raw, dtype=dtype.str).view(dtype)[()]
     if kind in "UO":
         # Text, and plain object fills (any JSON value, lists included), are used as they are.
