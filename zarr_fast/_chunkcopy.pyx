@@ -145,10 +145,10 @@ cdef inline bint _is_step(const offset_t* offsets, offset_t n, offset_t step) no
     return True
 
 
-cdef void _copy_orthogonal(const char* src, char* dst, int naxes,
-                           const offset_t** src_offsets, const offset_t** dst_offsets,
-                           const offset_t* lengths, Py_ssize_t itemsize,
-                           bint is_fill, int fill_byte) noexcept nogil:
+cdef void copy_outer_product(const char* src, char* dst, int naxes,
+                             const offset_t** src_offsets, const offset_t** dst_offsets,
+                             const offset_t* lengths, Py_ssize_t itemsize,
+                             bint is_fill, int fill_byte) noexcept nogil:
     # Contract: offsets in bytes, already checked to stay inside both buffers; every
     # lengths[d] >= 1. With is_fill, src points at the single item to repeat and
     # src_offsets are ignored. GIL not needed.
@@ -215,9 +215,9 @@ cdef void _copy_orthogonal(const char* src, char* dst, int naxes,
             return
 
 
-cdef void _copy_points(const char* src, char* dst, const offset_t* src_offsets,
-                       const offset_t* dst_offsets, Py_ssize_t n,
-                       Py_ssize_t itemsize) noexcept nogil:
+cdef void copy_items(const char* src, char* dst, const offset_t* src_offsets,
+                     const offset_t* dst_offsets, Py_ssize_t n,
+                     Py_ssize_t itemsize) noexcept nogil:
     # Contract: byte offsets already checked against both buffers; GIL not needed.
     cdef Py_ssize_t i
     for i in range(n):
@@ -304,7 +304,7 @@ def copy_orthogonal(cnp.ndarray src, cnp.ndarray dst, list src_offsets, list dst
         if item.count(item[:1]) == itemsize:
             fill_byte = item[0]
     with nogil:
-        _copy_orthogonal(src_data, dst_data, naxes, src_ptrs, dst_ptrs, lengths,
+        copy_outer_product(src_data, dst_data, naxes, src_ptrs, dst_ptrs, lengths,
                          itemsize, is_fill, fill_byte)
 
 
@@ -340,7 +340,7 @@ def copy_points(cnp.ndarray src, cnp.ndarray dst, src_offsets, dst_offsets):
         _min_max(&dst_view[0], n, &low, &high)
     _check_range(low, high, itemsize, dst_extent, "dst_offsets")
     with nogil:
-        _copy_points(<const char*>cnp.PyArray_DATA(src), <char*>cnp.PyArray_DATA(dst),
+        copy_items(<const char*>cnp.PyArray_DATA(src), <char*>cnp.PyArray_DATA(dst),
                      &src_view[0], &dst_view[0], n, itemsize)
 
 
@@ -349,8 +349,8 @@ def copy_points(cnp.ndarray src, cnp.ndarray dst, src_offsets, dst_offsets):
 # Fill test (write_empty_chunks=False)
 # ---------------------------------------------------------------------------------------
 
-cdef bint _is_periodic(const char* data, Py_ssize_t nbytes, const char* item,
-                       Py_ssize_t itemsize) noexcept nogil:
+cdef bint is_repeated_item(const char* data, Py_ssize_t nbytes, const char* item,
+                           Py_ssize_t itemsize) noexcept nogil:
     # Contract: nbytes is a positive multiple of itemsize. True when every item equals
     # ``item`` bytewise: the first item matches and the buffer equals itself shifted by
     # one item, which is two memcmp calls instead of one per item.
@@ -467,5 +467,5 @@ def is_fill(cnp.ndarray chunk, fill):
         return False
     cdef bint result
     with nogil:
-        result = _is_periodic(data, nbytes, item_ptr, itemsize)
+        result = is_repeated_item(data, nbytes, item_ptr, itemsize)
     return result

@@ -100,16 +100,15 @@ def plan_slice(offset_t start, offset_t stop, offset_t step, offset_t dim_len,
     return chunk_ix_arr[:m], bounds_arr[:m + 1], local_arr, out_arr
 
 
-cdef void _counting_sort(const offset_t* keys, Py_ssize_t n, offset_t[::1] counts,
-                         offset_t* order) noexcept nogil:
-    # Contract: keys in [0, len(counts) - 1); counts zeroed on entry, of length
-    # nkeys + 1. Writes into order[0:n] the positions 0..n-1 stably sorted by key, and
+cdef void counting_sort_keys(const offset_t* keys, Py_ssize_t n, offset_t* counts,
+                             Py_ssize_t ncounts, offset_t* order) noexcept nogil:
+    # Contract: keys in [0, ncounts - 1); counts zeroed on entry, ncounts == nkeys + 1. Writes into order[0:n] the positions 0..n-1 stably sorted by key, and
     # leaves counts[k] = start of key k (exclusive prefix sum). O(n + nkeys), GIL not needed.
     cdef Py_ssize_t i
     cdef offset_t k, total = 0, c
     for i in range(n):
         counts[keys[i] + 1] += 1
-    for k in range(counts.shape[0]):
+    for k in range(ncounts):
         total += counts[k]
         counts[k] = total
     for i in range(n):
@@ -117,7 +116,7 @@ cdef void _counting_sort(const offset_t* keys, Py_ssize_t n, offset_t[::1] count
         order[counts[c]] = i
         counts[c] += 1
     # counts[k] now holds the end of key k; shift back to starts.
-    for k in range(counts.shape[0] - 1, 0, -1):
+    for k in range(ncounts - 1, 0, -1):
         counts[k] = counts[k - 1]
     counts[0] = 0
 
@@ -137,7 +136,7 @@ cdef object _stable_group(object keys_arr, offset_t nkeys):
         counts_view = counts
         order_view = order
         with nogil:
-            _counting_sort(&keys[0], n, counts_view, &order_view[0])
+            counting_sort_keys(&keys[0], n, &counts_view[0], nkeys + 1, &order_view[0])
         # counts[k] is the start of key k and counts[nkeys] == n; a key is present when
         # its run is non-empty.
         present = np.flatnonzero(counts[1:] > counts[:nkeys])
