@@ -58,3 +58,11 @@ __all__ = [
     "init_group",
     "init_store",
 ]
+
+# Report the public classes as living in ``zarr_fast.storage``, as zarr 2.x's do in
+# ``zarr.storage``: ``Array.info`` prints the store type, and pickles stay valid however
+# the submodules are reorganised.
+for _cls in (BaseStore, Store, KVStore, MemoryStore, DictStore, DirectoryStore,
+             NestedDirectoryStore, TempStore, InvalidKeyError):
+    _cls.__module__ = __name__
+del _cls

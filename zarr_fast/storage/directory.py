@@ -114,7 +114,7 @@ class DirectoryStore(Store):
     >>> store["../escape"] = b"x"
     Traceback (most recent call last):
     ...
-    zarr_fast.storage.directory.InvalidKeyError: store key must not have an empty, '.' or '..' segment: '../escape'
+    zarr_fast.storage.InvalidKeyError: store key must not have an empty, '.' or '..' segment: '../escape'
     """
 
     def __init__(self, path, normalize_keys=False, dimension_separator=None):
