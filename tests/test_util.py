@@ -46,7 +46,7 @@ SHAPES = [(), (0,), (1,), (100,), (10000,), (10**7,), (10**9,), (1000, 1000), (1
           (2**40,), (10**6, 10**6, 10**3)]
 
 
-@pytest.mark.parametrize("shape,typesize", itertools.product(SHAPES, [1, 2, 8, 13, 2**20, 2**27]))
+@pytest.mark.parametrize("shape,typesize", list(itertools.product(SHAPES, [1, 2, 8, 13, 2**20, 2**27])))
 def test_guess_chunks_matches_zarr(shape, typesize):
     assert util.guess_chunks(shape, typesize) == zutil.guess_chunks(shape, typesize)
 
