@@ -223,3 +223,55 @@ def test_tempstore_location_and_cleanup_registration(tmp_path):
     assert store._dimension_separator == "/"
     store["x"] = b"1"
     assert (tmp_path / base / "x").read_bytes() == b"1"
+
+
+@pytest.mark.parametrize("path", ["..", "../x", "a/../..", "a\\..\\.."])
+def test_path_operations_refuse_escaping_paths(sandbox, path):
+    store, base = sandbox
+    (base / "inner" / "x").mkdir()
+    (base / "inner" / "x" / "keep").write_bytes(b"1")
+    before = _all_files(base)
+    for op in (store.rmdir, store.listdir, store.getsize, lambda p: store.rename(p, "y"),
+               lambda p: store.rename("y", p)):
+        with pytest.raises(ValueError):
+            op(path)
+    assert _all_files(base) == before
+
+
+def test_concurrent_writers_never_tear_values(tmp_path):
+    import threading
+
+    store = DirectoryStore(str(tmp_path))
+    values = [bytes([65 + i]) * 200_000 for i in range(4)]
+    store["k"] = values[0]
+    stop = threading.Event()
+    seen, errors = set(), []
+
+    def writer(value):
+        for _ in range(20):
+            store["k"] = value
+
+    def reader():
+        while not stop.is_set():
+            try:
+                v = store["k"]
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+                return
+            if v not in values:
+                errors.append(ValueError(f"torn value of length {len(v)}"))
+                return
+            seen.add(v[:1])
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    writers = [threading.Thread(target=writer, args=(v,)) for v in values]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert errors == []
+    assert store["k"] in values
+    assert os.listdir(tmp_path) == ["k"]
