@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from typing import List, Optional
+from typing import List
 
 from zarr_fast.errors import FSPathExistNotDir
 from zarr_fast.storage.base import Store, array_meta_key, normalize_storage_path

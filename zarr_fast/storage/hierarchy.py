@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import MutableMapping
-from typing import List, Optional
+from typing import List
 
 from zarr_fast.errors import ContainsArrayError, ContainsGroupError
 from zarr_fast.storage.base import (

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import MutableMapping
 from typing import List, Optional
 
 from zarr_fast.storage.base import Store, buffer_size, normalize_storage_path
