@@ -16,21 +16,15 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from numcodecs.compat import ensure_ndarray_like
+
+# re-exported for the sibling modules; the rules live in util only
+from zarr_fast.util import normalize_storage_path  # noqa: F401
+
 # v2 metadata document keys, spelled as in zarr 2.x.
 array_meta_key = ".zarray"
 group_meta_key = ".zgroup"
 attrs_key = ".zattrs"
-
-
-def normalize_storage_path(path) -> str:
-    """Normalise a logical path with zarr 2.18's rules (see ``zarr_fast.util``).
-
-    Imported at call time so this package does not depend on the import order of
-    ``zarr_fast.util``; the rules live in one place only.
-    """
-    from zarr_fast.util import normalize_storage_path as _normalize
-
-    return _normalize(path)
 
 
 def buffer_size(value) -> int:
@@ -39,8 +33,6 @@ def buffer_size(value) -> int:
         return len(value)
     # numcodecs' public helper handles every buffer type zarr 2.18 accepts, including
     # object arrays, whose buffer protocol export fails.
-    from numcodecs.compat import ensure_ndarray_like
-
     return ensure_ndarray_like(value).nbytes
 
 

@@ -24,6 +24,8 @@ import time
 import uuid
 from typing import List
 
+from numcodecs.compat import ensure_contiguous_ndarray_like
+
 from zarr_fast.errors import FSPathExistNotDir
 from zarr_fast.storage.base import Store, array_meta_key, normalize_storage_path
 
@@ -311,8 +313,6 @@ def _as_writable_buffer(value):
         view = None
     if view is not None and view.c_contiguous:
         return view.cast("B") if view.ndim != 1 or view.itemsize != 1 else view
-    from numcodecs.compat import ensure_contiguous_ndarray_like
-
     return ensure_contiguous_ndarray_like(value)
 
 

@@ -24,6 +24,8 @@ from collections.abc import MutableMapping
 from typing import List
 
 from zarr_fast.errors import ContainsArrayError, ContainsGroupError
+from zarr_fast.meta.common import GroupMeta
+from zarr_fast.meta.v2 import build_array_meta, encode_array_metadata, encode_group_metadata
 from zarr_fast.storage.base import (
     BaseStore,
     _getsize_from_keys,
@@ -35,6 +37,8 @@ from zarr_fast.storage.base import (
     group_meta_key,
     normalize_storage_path,
 )
+from zarr_fast.storage.directory import DirectoryStore
+from zarr_fast.storage.memory import KVStore
 
 try:
     from numcodecs import Blosc as _DefaultCodec
@@ -154,9 +158,6 @@ def normalize_store_arg(store, storage_options=None, mode="r", *, zarr_version=N
     >>> type(normalize_store_arg({})).__name__
     'KVStore'
     """
-    from zarr_fast.storage.directory import DirectoryStore
-    from zarr_fast.storage.memory import KVStore
-
     if zarr_version is None:
         zarr_version = getattr(store, "_store_version", 2)
     if zarr_version == 3:
@@ -219,9 +220,6 @@ def _check_target(store, path: str) -> None:
 
 
 def _write_group_document(store, path: str) -> None:
-    from zarr_fast.meta.common import GroupMeta
-    from zarr_fast.meta.v2 import encode_group_metadata
-
     store[_path_to_prefix(path) + group_meta_key] = encode_group_metadata(GroupMeta())
 
 
@@ -312,8 +310,6 @@ def init_array(
     >>> sorted(store.keys())
     ['.zgroup', 'foo/.zarray']
     """
-    from zarr_fast.meta.v2 import build_array_meta, encode_array_metadata
-
     path = normalize_storage_path(path)
     if storage_transformers:
         raise ValueError("storage_transformers are only supported for Zarr v3 arrays")

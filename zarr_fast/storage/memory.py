@@ -14,6 +14,8 @@ import threading
 import warnings
 from typing import List, Optional
 
+from numcodecs.compat import ensure_bytes
+
 from zarr_fast.storage.base import Store, buffer_size, normalize_storage_path
 
 
@@ -155,8 +157,6 @@ class MemoryStore(Store):
         return value
 
     def __setitem__(self, item: str, value):
-        from numcodecs.compat import ensure_bytes
-
         value = ensure_bytes(value)
         with self.write_mutex:
             parent, name = self._require_parent(item)
