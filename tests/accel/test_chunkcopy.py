@@ -84,7 +84,7 @@ def test_copy_orthogonal_matches_numpy(case):
     if src_ix:
         expected[np.ix_(*dst_ix)] = src[np.ix_(*src_ix)]
     else:
-        expected[()] = src[()]
+        expected[...] = src
     _chunkcopy.copy_orthogonal(src, dst, _offsets(src_ix, src), _offsets(dst_ix, dst))
     assert dst.tobytes() == expected.tobytes()
 
