@@ -23,7 +23,7 @@ import numpy as np
 from . import _chunkcopy
 from .attrs import Attributes
 from .codecs.pipeline import CodecPipeline
-from .errors import ArrayNotFoundError, ReadOnlyError, err_too_many_indices
+from .errors import ArrayNotFoundError, MetadataError, ReadOnlyError, err_too_many_indices
 from .indexing import (
     BlockIndex,
     OIndex,
@@ -189,7 +189,10 @@ class Array:
             meta_bytes = self._store[key]
         except KeyError as e:
             raise ArrayNotFoundError(self._path) from e
-        meta = decode_array_metadata(meta_bytes)
+        try:
+            meta = decode_array_metadata(meta_bytes)
+        except MetadataError as e:
+            raise MetadataError(f"{key!r}: {e}") from e
         if not meta.has_dimension_separator_key:
             # an older document: the store's own separator (nested stores) is the truth
             store_separator = getattr(self._store, "_dimension_separator", None)

@@ -1,0 +1,106 @@
+"""Runtime settings: the one thread budget every parallel chunk operation draws from.
+
+The budget defaults to the CPUs available to this process (``os.sched_getaffinity``), can be
+set with the ``ZARR_FAST_THREADS`` environment variable, with ``set_threads(n)``, or for a
+block with ``with zarr_fast.config.threads(n):``. The worker pool is created lazily, resized
+when the budget changes, and replaced by a fresh one in a child after ``fork``.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+ENV_THREADS = "ZARR_FAST_THREADS"
+
+
+def _available_cpus():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _budget_from_env():
+    value = os.environ.get(ENV_THREADS)
+    if value is None or value.strip() == "":
+        return _available_cpus()
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"{ENV_THREADS} must be a positive integer, found {value!r}") from None
+    if n < 1:
+        raise ValueError(f"{ENV_THREADS} must be a positive integer, found {value!r}")
+    return n
+
+
+class _State(threading.local):
+    """Per-thread override stack, so ``threads(n)`` in one thread does not leak into another."""
+
+    def __init__(self):
+        self.override = None
+
+
+_state = _State()
+_global_threads = _budget_from_env()
+_pool = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def get_threads() -> int:
+    """The thread budget in force in the calling thread."""
+    return _state.override if _state.override is not None else _global_threads
+
+
+def set_threads(n: int) -> None:
+    """Set the process-wide thread budget (>= 1)."""
+    global _global_threads
+    _global_threads = _check_threads(n)
+
+
+def _check_threads(n):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the thread budget must be a positive integer, found {n!r}")
+    return n
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Use a budget of ``n`` threads for the operations run inside the block (this thread only)."""
+    previous = _state.override
+    _state.override = _check_threads(n)
+    try:
+        yield n
+    finally:
+        _state.override = previous
+
+
+def get_pool(nthreads: int) -> ThreadPoolExecutor:
+    """The shared worker pool, grown to at least ``nthreads`` workers.
+
+    Callers submit at most ``nthreads`` tasks at a time, so the budget bounds concurrency even
+    when the pool is larger (it never shrinks, so threads are not churned).
+    """
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < nthreads:
+            old = _pool
+            _pool = ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="zarr_fast")
+            _pool_size = nthreads
+            if old is not None:
+                old.shutdown(wait=False)
+        return _pool
+
+
+def _reset_after_fork():
+    # the parent's worker threads do not exist in the child: start from a fresh pool
+    global _pool, _pool_size, _pool_lock
+    _pool = None
+    _pool_size = 0
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
