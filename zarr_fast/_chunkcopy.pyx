@@ -1,5 +1,6 @@
-# cython: language_level=3, boundscheck=False, wraparound=False
-# cython: initializedcheck=False, cdivision=True, embedsignature=True
+# cython: language_level=3, wraparound=False, cdivision=True, embedsignature=True
+# boundscheck and initializedcheck come from setup.py's directives (off; on when
+# ZARR_FAST_CYTHON_DEBUG=1): a file header would override the debug switch.
 """Byte-level copies between decoded chunks and the output array, and the fill test.
 
 Every copy moves ``itemsize`` bytes per item, so one code path serves every fixed-size

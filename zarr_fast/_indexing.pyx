@@ -1,5 +1,6 @@
-# cython: language_level=3, boundscheck=False, wraparound=False
-# cython: initializedcheck=False, cdivision=True, embedsignature=True
+# cython: language_level=3, wraparound=False, cdivision=True, embedsignature=True
+# boundscheck and initializedcheck come from setup.py's directives (off; on when
+# ZARR_FAST_CYTHON_DEBUG=1): a file header would override the debug switch.
 """Per-axis chunk plans: which chunks a selection touches and where each item goes.
 
 A plan for one axis is a tuple ``(chunk_ix, bounds, local, out)`` of int64 1-D arrays:
