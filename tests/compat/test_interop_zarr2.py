@@ -7,13 +7,17 @@ attribute updates) and mirrors it on a NumPy array. Then:
 * when both libraries run the same sequence on separate stores, every key's bytes are equal:
   ``.zarray``, ``.zattrs`` and the chunks (the compressors used here are deterministic).
 
-Stores: a plain dict, MemoryStore, DirectoryStore and NestedDirectoryStore.
+Stores: a plain dict, MemoryStore, DirectoryStore and NestedDirectoryStore. A hypothesis test
+also draws whole operation sequences (writes, fill-value writes, resizes, attribute updates)
+and requires byte-identical stores from the two libraries.
 """
 
 import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from numcodecs import Blosc, Zlib
 
 import zarr_fast
@@ -157,3 +161,86 @@ def test_resize_shrink_deletes_same_keys(kind, separator, store_pair, store_item
     chunk_keys = sorted(k for k in theirs if not k.startswith("."))
     sep = "/" if kind == "nested" else separator
     assert chunk_keys == sorted(f"{i}{sep}{j}" for i in range(2) for j in range(2))
+
+
+# ------------------------------------------------------------- drawn operation sequences
+
+OPERATION_DTYPES = ["<i2", ">i4", "<u8", "<f4", ">f8", "<c8", "bool", "S3", "<U2", "<M8[us]"]
+
+
+def _operation_values(dtype, shape, seed):
+    """Deterministic values of ``dtype``; strings and dates built from small integers."""
+    dtype = np.dtype(dtype)
+    ints = (np.arange(int(np.prod(shape))) * 7 + seed) % 50
+    if dtype.kind == "S":
+        return np.array([b"k%d" % i for i in ints], dtype=dtype).reshape(shape)
+    if dtype.kind == "U":
+        return np.array(["é%d" % (i % 10) for i in ints], dtype=dtype).reshape(shape)
+    if dtype.kind == "b":
+        return (ints % 3 == 0).reshape(shape)
+    if dtype.kind == "M":
+        return ints.astype("<M8[us]").astype(dtype).reshape(shape)
+    return ints.astype(dtype).reshape(shape)
+
+
+@st.composite
+def operation_sequences(draw):
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.integers(1, 8)) for _ in range(ndim))
+    chunks = tuple(draw(st.integers(1, d + 1)) for d in shape)
+    create = dict(
+        shape=shape, chunks=chunks,
+        dtype=draw(st.sampled_from(OPERATION_DTYPES)),
+        order=draw(st.sampled_from("CF")),
+        dimension_separator=draw(st.sampled_from([".", "/"])),
+        write_empty_chunks=draw(st.booleans()),
+    )
+    create["compressor"] = draw(st.sampled_from(["none", "zlib", "blosc-lz4"]))
+    operations = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["write", "write", "fill", "resize", "attrs"]))
+        if kind in ("write", "fill"):
+            region = []
+            for d in shape:
+                start = draw(st.integers(0, d - 1))
+                region.append((start, draw(st.integers(start + 1, d))))
+            operations.append((kind, tuple(region), draw(st.integers(0, 99))))
+        elif kind == "resize":
+            new_shape = tuple(draw(st.integers(1, 9)) for _ in shape)
+            operations.append(("resize", new_shape, 0))
+            shape = new_shape
+        else:
+            operations.append(("attrs", draw(st.integers(0, 9)), 0))
+    return create, operations
+
+
+def _replay(module, store, create, operations):
+    kwargs = dict(create)
+    kwargs["compressor"] = CODECS[kwargs["compressor"]]()
+    z = module.create(store=store, **kwargs)
+    for kind, arg, seed in operations:
+        if kind in ("write", "fill"):
+            region = tuple(slice(a, b) for a, b in arg)
+            shape = tuple(b - a for a, b in arg)
+            if kind == "write":
+                z[region] = _operation_values(z.dtype, shape, seed)
+            else:
+                z[region] = z.fill_value  # may empty a chunk (write_empty_chunks=False deletes it)
+        elif kind == "resize":
+            z.resize(*arg)
+        else:
+            z.attrs[f"k{arg}"] = {"v": arg, "list": [arg, None]}
+    return z
+
+
+@given(drawn=operation_sequences())
+def test_drawn_operations_write_identical_stores(drawn, zarr2):
+    create, operations = drawn
+    ours_store, theirs_store = {}, {}
+    ours = _replay(zarr_fast, ours_store, create, operations)
+    theirs = _replay(zarr2, theirs_store, create, operations)
+    assert sorted(ours_store) == sorted(theirs_store)
+    for key in theirs_store:
+        assert bytes(ours_store[key]) == bytes(theirs_store[key]), f"bytes differ for {key!r}"
+    np.testing.assert_array_equal(ours[...], theirs[...])
+    np.testing.assert_array_equal(zarr2.open_array(ours_store, mode="r")[...], theirs[...])
