@@ -271,3 +271,45 @@ def test_failed_write_leaves_previous_chunk(compressor):
     store.is_failing = False
     assert {k: bytes(v) for k, v in store.data.items()} == before
     np.testing.assert_array_equal(z[...], np.arange(36.0).reshape(6, 6))
+
+
+# ------------------------------------------------------------------------ bad values
+
+BAD_VALUES = {
+    "too-big": np.zeros((3, 3)),
+    "needs-broadcast-1d": np.zeros((2,)),
+    "needs-broadcast-row": [[1, 2]],
+    "not-a-number": "abc",
+    "too-small": np.zeros((1, 1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_VALUES))
+def test_bad_values_raise_like_zarr(name, zarr2):
+    """zarr 2.18 broadcasts scalars only; other shapes must match the selection exactly."""
+    results = []
+    for module in (zarr_fast, zarr2):
+        z = module.zeros((10, 8), chunks=(3, 3), dtype="i4", store={})
+        try:
+            z[:2, :2] = BAD_VALUES[name]
+        except Exception as exc:  # noqa: BLE001 - compared below
+            results.append((_expected_class(exc) if module is zarr2 else type(exc), z))
+        else:
+            results.append((None, z))
+    (ours_class, ours), (expected_class, _) = results
+    assert expected_class is not None
+    assert ours_class is not None and issubclass(ours_class, expected_class)
+    assert (ours[...] == 0).all()
+
+
+@pytest.mark.parametrize("start,stop", [(-1, 3), (3, 1), (0, -2)])
+def test_islice_bad_bounds(start, stop, zarr2):
+    ours = zarr_fast.zeros((10,), chunks=(3,), store={})
+    theirs = zarr2.zeros((10,), chunks=(3,), store={})
+    try:
+        expected = [float(v) for v in theirs.islice(start, stop)]
+    except ValueError:
+        with pytest.raises(ValueError):
+            list(ours.islice(start, stop))
+    else:
+        assert [float(v) for v in ours.islice(start, stop)] == expected
