@@ -11,6 +11,7 @@ import warnings
 from collections.abc import MutableMapping
 
 from .meta.v2 import ATTRS_KEY, json_dumps, json_loads
+from .storage.base import BaseStore
 
 
 class Attributes(MutableMapping):
@@ -31,7 +32,8 @@ class Attributes(MutableMapping):
     """
 
     def __init__(self, store, key=ATTRS_KEY, read_only=False, cache=True, synchronizer=None, cached_dict=None):
-        self.store = store
+        # A plain dict is wrapped in KVStore, as zarr 2.18 does.
+        self.store = BaseStore._ensure_store(store)
         self.key = key
         self.read_only = read_only
         self.cache = cache

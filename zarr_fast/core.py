@@ -23,6 +23,7 @@ import numpy as np
 from . import _chunkcopy
 from .attrs import Attributes
 from .codecs.pipeline import CodecPipeline
+from .context import Context
 from .errors import ArrayNotFoundError, MetadataError, ReadOnlyError, err_too_many_indices
 from .indexing import (
     BlockIndex,
@@ -44,7 +45,13 @@ from .indexing import (
 )
 from .meta.v2 import ARRAY_META_KEY, ATTRS_KEY, decode_array_metadata, encode_array_metadata
 from .storage import getsize, listdir, normalize_store_arg
-from .util import InfoReporter, human_readable_size, normalize_resize_args, normalize_storage_path
+from .util import (
+    ConstantMap,
+    InfoReporter,
+    human_readable_size,
+    normalize_resize_args,
+    normalize_storage_path,
+)
 
 
 def _check_array_shape(param, array, shape):
@@ -527,6 +534,11 @@ class Array:
             out = allocate(plan.shape, dtype=out_dtype, order=self._order)
         else:
             _check_array_shape("out", out, plan.shape)
+            if not isinstance(out, np.ndarray):
+                # An array-like destination without strides (another Array, say): the kernels
+                # write into NumPy memory, so read into NumPy and assign once.
+                out[...] = self._get_selection(plan, fields=fields)
+                return out
         if math.prod(plan.shape) > 0:
             if isinstance(plan, OrthogonalSelection):
                 self._read_orthogonal(plan, out, fields)
@@ -543,7 +555,11 @@ class Array:
         """Stored bytes for ``keys`` (absent keys are left out); store errors propagate."""
         store = self.chunk_store
         if hasattr(store, "getitems"):
-            return store.getitems(keys, contexts={})
+            contexts = {}
+            if not isinstance(self._meta_array, np.ndarray):
+                # Only a non-NumPy meta_array is worth telling the store about (as zarr 2.18).
+                contexts = ConstantMap(keys, constant=Context(meta_array=self._meta_array))
+            return store.getitems(keys, contexts=contexts)
         found = {}
         for key in keys:
             try:

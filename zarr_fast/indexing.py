@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _indexing
 from .errors import (
+    ArrayIndexError,
     BoundsCheckError,
     NegativeStepError,
     VindexInvalidSelectionError,
@@ -496,3 +497,120 @@ class BlockIndex:
         fields, selection = pop_fields(selection)
         selection = replace_lists(ensure_tuple(selection))
         return self.array.set_block_selection(selection, value, fields=fields)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers kept for zarr 2.18 API parity (partial chunk reads)
+
+
+def make_slice_selection(selection):
+    """Return ``selection`` with integers (and length-1 integer arrays) as unit slices.
+
+    Raises
+    ------
+    ArrayIndexError
+        For an integer array of any length other than 1.
+
+    Examples
+    --------
+    >>> make_slice_selection((np.uint64(3), slice(None)))
+    [slice(3, 4, 1), slice(None, None, None)]
+    """
+    slices = []
+    for dim_sel in selection:
+        if is_integer(dim_sel):
+            slices.append(slice(int(dim_sel), int(dim_sel) + 1, 1))
+        elif isinstance(dim_sel, np.ndarray):
+            if len(dim_sel) != 1:
+                raise ArrayIndexError(
+                    f"expected an integer array of length 1, found length {len(dim_sel)}"
+                )
+            slices.append(slice(int(dim_sel[0]), int(dim_sel[0]) + 1, 1))
+        else:
+            slices.append(dim_sel)
+    return slices
+
+
+class PartialChunkIterator:
+    """Iterate the contiguous C-order runs that a selection covers inside one chunk.
+
+    Each item is ``(start, nitems, dim_sel)``: the run's first element as a flat C-order
+    offset into a chunk of ``arr_shape``, its length in elements, and the slices (array
+    coordinates, one per axis up to the run's axis) that the run covers. Trailing axes that
+    are selected whole are folded into the run, so a selection of whole rows gives one run
+    per row. Missing trailing axes count as whole.
+
+    Parameters
+    ----------
+    selection : tuple of int or slice
+    arr_shape : tuple of int
+
+    Raises
+    ------
+    IndexError
+        If the selection has more axes than ``arr_shape`` or reaches past an axis.
+
+    Examples
+    --------
+    >>> list(PartialChunkIterator((slice(1, 3), slice(0, 4)), (4, 4)))
+    [(4, 8, (slice(1, 3, 1),))]
+    """
+
+    def __init__(self, selection, arr_shape):
+        arr_shape = tuple(int(dim_len) for dim_len in arr_shape)
+        selection = make_slice_selection(ensure_tuple(selection))
+        if len(selection) > len(arr_shape):
+            err_too_many_indices(selection, arr_shape)
+        dim_ranges = []
+        for axis, dim_len in enumerate(arr_shape):
+            dim_sel = selection[axis] if axis < len(selection) else slice(None)
+            start, stop, step = dim_sel.indices(dim_len)
+            if dim_sel.start is not None and not (0 <= dim_sel.start < dim_len):
+                raise IndexError(
+                    f"slice start {dim_sel.start} is out of bounds for axis {axis} with size {dim_len}"
+                )
+            if dim_sel.stop is not None and dim_sel.stop > dim_len:
+                raise IndexError(
+                    f"slice stop {dim_sel.stop} is out of bounds for axis {axis} with size {dim_len}"
+                )
+            if step < 1:
+                raise NegativeStepError()
+            dim_ranges.append(range(start, stop, step))
+        self.arr_shape = arr_shape
+        self.dim_ranges = dim_ranges
+
+        # The run axis: the last axis not selected whole (axis 0 when all are whole).
+        # Everything after it is whole and folds into the run.
+        run_axis = 0
+        for axis, (dim_range, dim_len) in enumerate(zip(dim_ranges, arr_shape)):
+            if not (dim_range.start == 0 and dim_range.stop == dim_len and dim_range.step == 1):
+                run_axis = axis
+        if dim_ranges and dim_ranges[run_axis].step != 1 and run_axis + 1 < len(arr_shape):
+            # A strided axis cannot be one run: walk it element by element instead.
+            run_axis += 1
+        self.run_axis = run_axis
+
+    def __iter__(self):
+        ndim = len(self.arr_shape)
+        if ndim == 0:
+            yield (0, 1, ())
+            return
+        strides = [1] * ndim
+        for axis in range(ndim - 2, -1, -1):
+            strides[axis] = strides[axis + 1] * self.arr_shape[axis + 1]
+        run_axis = self.run_axis
+        run_range = self.dim_ranges[run_axis]
+        if run_range.step == 1:
+            run_slices = [(slice(run_range.start, run_range.stop, 1), run_range.start, len(run_range))]
+        else:
+            # only reached when the strided axis is the last one: unit runs
+            run_slices = [(slice(i, i + 1, 1), i, 1) for i in run_range]
+        for outer in itertools.product(*self.dim_ranges[:run_axis]):
+            outer_offset = sum(i * stride for i, stride in zip(outer, strides))
+            outer_sel = tuple(slice(i, i + 1, 1) for i in outer)
+            for run_sel, run_start, run_len in run_slices:
+                yield (
+                    outer_offset + run_start * strides[run_axis],
+                    run_len * strides[run_axis],
+                    outer_sel + (run_sel,),
+                )

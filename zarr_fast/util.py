@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import numbers
 import textwrap
+import time
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
+from numcodecs.compat import ensure_ndarray_like
 
 __all__ = [
     "normalize_shape",
@@ -40,6 +43,11 @@ __all__ = [
     "InfoReporter",
     "json_dumps",
     "json_loads",
+    "flatten",
+    "buffer_size",
+    "all_equal",
+    "retry_call",
+    "ConstantMap",
 ]
 
 # Chunk-size targets for guess_chunks, in bytes (the h5py heuristic zarr 2.x adopted).
@@ -350,6 +358,110 @@ class InfoReporter:
 
     def _repr_html_(self):
         return info_html_report(self.items)
+
+
+def flatten(arg):
+    """Yield the leaves of arbitrarily nested iterables; strings inside ``arg`` are leaves.
+
+    Examples
+    --------
+    >>> list(flatten(["0", ["1", ["2", [3]]]]))
+    ['0', '1', '2', 3]
+    >>> list(flatten("ab"))
+    ['a', 'b']
+    """
+    for element in arg:
+        if isinstance(element, (str, bytes)) or not hasattr(element, "__iter__"):
+            yield element
+        else:
+            yield from flatten(element)
+
+
+def buffer_size(value):
+    """Return the size in bytes of any buffer-like ``value`` (bytes, ndarray, memoryview).
+
+    Examples
+    --------
+    >>> buffer_size(b"abcd"), buffer_size(np.zeros(3, dtype="f8"))
+    (4, 24)
+    """
+    return ensure_ndarray_like(value).nbytes
+
+
+def all_equal(value, array):
+    """True when every element of ``array`` equals ``value``; NaN equals NaN, None equals nothing.
+
+    Used to decide whether a chunk holds only the fill value.
+
+    Examples
+    --------
+    >>> all_equal(0, np.zeros(4)), all_equal(np.nan, np.array([np.nan, 1.0]))
+    (True, False)
+    """
+    if value is None:
+        return False
+    array = np.asarray(array)
+    if array.dtype == object:
+        return all(element == value for element in array.flat)
+    if array.dtype.kind in "fc":
+        try:
+            value_is_nan = bool(np.isnan(value))
+        except TypeError:
+            value_is_nan = False
+        if value_is_nan:
+            return bool(np.isnan(array).all())
+    if array.dtype.kind in "mM" and not isinstance(value, (np.datetime64, np.timedelta64)):
+        # A fill value stored as an integer compares against the raw int64 values.
+        return bool(np.all(array.view("i8") == value))
+    return bool(np.all(array == value))
+
+
+def retry_call(callabl, args=None, kwargs=None, exceptions=(), retries=10, wait=0.1):
+    """Call ``callabl(*args, **kwargs)``, retrying on ``exceptions`` up to ``retries`` attempts.
+
+    Sleeps ``wait`` seconds between attempts; the last attempt's exception propagates.
+    """
+    args = () if args is None else args
+    kwargs = {} if kwargs is None else kwargs
+    for attempt in range(1, retries + 1):
+        try:
+            return callabl(*args, **kwargs)
+        except exceptions:
+            if attempt == retries:
+                raise
+            time.sleep(wait)
+
+
+class ConstantMap(Mapping):
+    """A read-only mapping from a fixed set of keys to one shared value.
+
+    Examples
+    --------
+    >>> m = ConstantMap(["a", "b"], constant=1)
+    >>> dict(m)
+    {'a': 1, 'b': 1}
+    """
+
+    def __init__(self, keys, constant):
+        self._keys = dict.fromkeys(keys)  # ordered, for a repr like the equivalent dict's
+        self._constant = constant
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._constant
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def __repr__(self):
+        return repr(dict(self))
 
 
 def __getattr__(name):

@@ -19,6 +19,7 @@ from zarr_fast.meta.v2 import (
     DEFAULT_COMPRESSOR_CONFIG,
     GROUP_META_KEY,
     ZARR_FORMAT,
+    Metadata2,
     build_array_meta,
     decode_array_metadata,
     decode_group_metadata,
@@ -50,4 +51,5 @@ __all__ = [
     "decode_group_metadata",
     "encode_group_metadata",
     "build_array_meta",
+    "Metadata2",
 ]

@@ -2,6 +2,8 @@
 
 Pure values, no I/O. ``ArrayMeta`` is what ``core.Array`` works from whatever the on-disk
 format; ``meta.v2`` (and later ``meta.v3``) turn documents into these values and back.
+Both also read like zarr 2.18's metadata dicts (``meta["shape"]``, ``meta.get(...)``), since
+``zarr.meta.decode_array_metadata`` callers index the result by field name.
 """
 from __future__ import annotations
 
@@ -39,7 +41,39 @@ class ArrayMeta:
     def replace(self, **changes) -> "ArrayMeta":
         return dataclasses.replace(self, **changes)
 
+    def keys(self):
+        """The v2 document's field names, for read access like zarr 2.18's dict metadata."""
+        names = ("zarr_format", "shape", "chunks", "dtype", "compressor", "fill_value", "order",
+                 "filters")
+        return names + ("dimension_separator",) if self.has_dimension_separator_key else names
+
+    def __getitem__(self, key):
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key):
+        return key in self.keys()
+
+    def get(self, key, default=None):
+        return self[key] if key in self.keys() else default
+
 
 @dataclasses.dataclass(frozen=True)
 class GroupMeta:
     zarr_format: int = 2
+
+    def keys(self):
+        """The v2 document's field names, for read access like zarr 2.18's dict metadata."""
+        return ("zarr_format",)
+
+    def __getitem__(self, key):
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key):
+        return key in self.keys()
+
+    def get(self, key, default=None):
+        return self[key] if key in self.keys() else default

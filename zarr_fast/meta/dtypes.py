@@ -50,6 +50,11 @@ def _field_error(field, detail):
     return MetadataError(f"error decoding metadata: field {field!r}: {detail}")
 
 
+class _FillValueError(MetadataError, ValueError):
+    # zarr 2.18's decode_fill_value raises ValueError; zarr_fast names the field as well.
+    pass
+
+
 def normalize_dtype(dtype, object_codec=None):
     """Normalise a user-supplied dtype, as ``zarr.create(dtype=...)`` does in zarr 2.18.
 
@@ -283,7 +288,8 @@ def decode_fill_value(value, dtype, object_codec=None):
     Raises
     ------
     MetadataError
-        Naming the field 'fill_value' when ``value`` cannot be read for ``dtype``.
+        Naming the field 'fill_value' when ``value`` cannot be read for ``dtype``; it is also
+        a ``ValueError``, as zarr 2.18's is.
 
     Examples
     --------
@@ -301,8 +307,9 @@ def decode_fill_value(value, dtype, object_codec=None):
     except MetadataError:
         raise
     except Exception as e:
-        raise _field_error(
-            "fill_value", f"{value!r} is not a valid fill value for dtype {dtype} ({e})"
+        raise _FillValueError(
+            f"error decoding metadata: field 'fill_value': "
+            f"{value!r} is not a valid fill value for dtype {dtype} ({e})"
         ) from e
 
 

@@ -41,6 +41,7 @@ from zarr_fast.meta.dtypes import (
 )
 
 __all__ = [
+    "Metadata2",
     "ARRAY_META_KEY",
     "GROUP_META_KEY",
     "ATTRS_KEY",
@@ -256,6 +257,8 @@ def encode_array_metadata(meta):
     >>> encode_array_metadata(meta)[:44]
     b'{\\n    "chunks": [\\n        2\\n    ],\\n    "comp'
     """
+    if isinstance(meta, Mapping):
+        meta = _array_meta_from_mapping(meta)
     dtype = meta.dtype
     shape = tuple(meta.shape)
     if dtype.subdtype is not None:
@@ -277,6 +280,23 @@ def encode_array_metadata(meta):
     if meta.has_dimension_separator_key:
         doc["dimension_separator"] = meta.dimension_separator
     return json_dumps(doc)
+
+
+def _array_meta_from_mapping(meta):
+    # zarr 2.18's dict form (already-normalised values); a separator key is written only when
+    # the dict names one, as zarr 2.18 does.
+    separator = meta.get("dimension_separator")
+    return ArrayMeta(
+        shape=tuple(meta["shape"]),
+        chunks=tuple(meta["chunks"]),
+        dtype=np.dtype(meta["dtype"]),
+        compressor=meta["compressor"],
+        fill_value=meta["fill_value"],
+        order=meta["order"],
+        filters=meta.get("filters"),
+        dimension_separator=separator or ".",
+        has_dimension_separator_key=bool(separator),
+    )
 
 
 def decode_group_metadata(doc):
@@ -425,3 +445,26 @@ def build_array_meta(
         zarr_format=ZARR_FORMAT,
         has_dimension_separator_key=dimension_separator is not None,
     )
+
+
+class Metadata2:
+    """zarr 2.18's ``Metadata2`` namespace (what ``store._metadata_class`` returns).
+
+    Decoded documents are ``ArrayMeta``/``GroupMeta`` values, which also read by field name
+    (``meta["shape"]``) as 2.18's dicts did; encoders accept either form.
+    """
+
+    ZARR_FORMAT = ZARR_FORMAT
+
+    @staticmethod
+    def parse_metadata(doc):
+        return _parse_document(doc)
+
+    decode_array_metadata = staticmethod(decode_array_metadata)
+    encode_array_metadata = staticmethod(encode_array_metadata)
+    decode_group_metadata = staticmethod(decode_group_metadata)
+    encode_group_metadata = staticmethod(encode_group_metadata)
+    decode_dtype = staticmethod(decode_dtype)
+    encode_dtype = staticmethod(encode_dtype)
+    decode_fill_value = staticmethod(decode_fill_value)
+    encode_fill_value = staticmethod(encode_fill_value)

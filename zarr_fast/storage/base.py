@@ -18,6 +18,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from numcodecs.compat import ensure_ndarray_like
 
+from zarr_fast.meta.v2 import Metadata2
+
 # re-exported for the sibling modules; the rules live in util only
 from zarr_fast.util import normalize_storage_path  # noqa: F401
 
@@ -115,6 +117,7 @@ class BaseStore(MutableMapping):
     _erasable = True
     _listable = True
     _store_version = 2
+    _metadata_class = Metadata2  # as zarr 2.18's stores: decode/encode the v2 documents
 
     def is_readable(self) -> bool:
         """Return True if values can be read."""
