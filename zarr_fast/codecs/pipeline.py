@@ -54,7 +54,8 @@ class CodecPipeline:
         self.filters = [_codec_from_config(f, "filter") for f in meta.filters] if meta.filters else []
         self.chunk_nitems = math.prod(self.chunks)
         self.chunk_nbytes = self.chunk_nitems * self.dtype.itemsize
-        self.is_object = self.dtype.kind == "O"
+        # object dtypes, and structured dtypes with object fields, go through an object codec
+        self.is_object = self.dtype.hasobject
         # decoding straight into a caller's buffer needs a byte-for-byte chunk image
         self.can_decode_into = not self.filters and not self.is_object
         self._is_blosc = self.compressor is not None and self.compressor.codec_id == "blosc"
@@ -110,7 +111,7 @@ class CodecPipeline:
             raise ChunkDecodeError(chunk_key, f"{type(e).__name__}: {e}") from e
         if self.is_object:
             chunk = np.asarray(chunk)
-            if chunk.dtype != object:
+            if not chunk.dtype.hasobject:
                 raise RuntimeError("cannot read object array without object codec")
             if chunk.size != self.chunk_nitems:
                 raise ChunkDecodeError(chunk_key, f"expected {self.chunk_nitems} items, found {chunk.size}")
@@ -138,7 +139,7 @@ class CodecPipeline:
         data = chunk
         for codec in self.filters:
             data = codec.encode(data)
-        if isinstance(data, np.ndarray) and data.dtype == object:
+        if isinstance(data, np.ndarray) and data.dtype.hasobject:
             raise RuntimeError("cannot write object array without object codec")
         if self.compressor is not None:
             data = self.compressor.encode(data)
