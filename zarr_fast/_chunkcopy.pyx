@@ -17,9 +17,9 @@ Refused: object dtype (items are references, not bytes), arrays with negative st
 import numpy as np
 
 cimport numpy as cnp
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memcmp, memcpy, memmove, memset
 
-from zarr_fast._types cimport float_bits_t, offset_t, uint16_t, uint32_t, uint64_t
+from zarr_fast._types cimport float_bits_t, offset_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cnp.import_array()
 
@@ -146,83 +146,219 @@ cdef inline bint _is_step(const offset_t* offsets, offset_t n, offset_t step) no
     return True
 
 
+ctypedef fused _word_t:
+    uint8_t
+    uint16_t
+    uint32_t
+    uint64_t
+
+
+cdef inline void _copy_table_words(_word_t* width, char* dst, const char* src,
+                                   const offset_t* dst_offsets, const offset_t* src_offsets,
+                                   offset_t n) noexcept nogil:
+    # Contract: one word of sizeof(_word_t) bytes per entry (``width`` only picks the
+    # specialisation); memcpy of a constant size compiles to one unaligned load/store.
+    cdef offset_t i
+    cdef _word_t word
+    for i in range(n):
+        memcpy(&word, src + src_offsets[i], sizeof(_word_t))
+        memcpy(dst + dst_offsets[i], &word, sizeof(_word_t))
+
+
+cdef inline void _copy_strided_words(_word_t* width, char* dst, const char* src,
+                                     offset_t dst_step, offset_t src_step,
+                                     offset_t n) noexcept nogil:
+    cdef offset_t i
+    cdef _word_t w0, w1, w2, w3
+    # Unrolled by four: the steps are only known at run time, so the compiler cannot
+    # vectorise, but independent loads still overlap.
+    for i in range(n // 4):
+        memcpy(&w0, src, sizeof(_word_t))
+        memcpy(&w1, src + src_step, sizeof(_word_t))
+        memcpy(&w2, src + 2 * src_step, sizeof(_word_t))
+        memcpy(&w3, src + 3 * src_step, sizeof(_word_t))
+        memcpy(dst, &w0, sizeof(_word_t))
+        memcpy(dst + dst_step, &w1, sizeof(_word_t))
+        memcpy(dst + 2 * dst_step, &w2, sizeof(_word_t))
+        memcpy(dst + 3 * dst_step, &w3, sizeof(_word_t))
+        src += 4 * src_step
+        dst += 4 * dst_step
+    for i in range(n % 4):
+        memcpy(&w0, src, sizeof(_word_t))
+        memcpy(dst, &w0, sizeof(_word_t))
+        src += src_step
+        dst += dst_step
+
+
+cdef void _copy_table(char* dst, const char* src, const offset_t* dst_offsets,
+                      const offset_t* src_offsets, offset_t n,
+                      Py_ssize_t nbytes) noexcept nogil:
+    # Contract: n runs of nbytes bytes at per-entry byte offsets; GIL not needed.
+    cdef offset_t i
+    if nbytes == 8:
+        _copy_table_words(<uint64_t*>NULL, dst, src, dst_offsets, src_offsets, n)
+    elif nbytes == 4:
+        _copy_table_words(<uint32_t*>NULL, dst, src, dst_offsets, src_offsets, n)
+    elif nbytes == 2:
+        _copy_table_words(<uint16_t*>NULL, dst, src, dst_offsets, src_offsets, n)
+    elif nbytes == 1:
+        _copy_table_words(<uint8_t*>NULL, dst, src, dst_offsets, src_offsets, n)
+    else:
+        for i in range(n):
+            memcpy(dst + dst_offsets[i], src + src_offsets[i], nbytes)
+
+
+cdef void _copy_strided(char* dst, const char* src, offset_t dst_step, offset_t src_step,
+                        offset_t n, Py_ssize_t nbytes) noexcept nogil:
+    # Contract: n runs of nbytes bytes at constant byte steps (src_step may be 0: a fill).
+    cdef offset_t i
+    if nbytes == 8:
+        _copy_strided_words(<uint64_t*>NULL, dst, src, dst_step, src_step, n)
+    elif nbytes == 4:
+        _copy_strided_words(<uint32_t*>NULL, dst, src, dst_step, src_step, n)
+    elif nbytes == 2:
+        _copy_strided_words(<uint16_t*>NULL, dst, src, dst_step, src_step, n)
+    elif nbytes == 1:
+        _copy_strided_words(<uint8_t*>NULL, dst, src, dst_step, src_step, n)
+    else:
+        for i in range(n):
+            memcpy(dst + i * dst_step, src + i * src_step, nbytes)
+
+
+cdef inline bint _step_of(const offset_t* offsets, offset_t n, offset_t* step) noexcept nogil:
+    # True when offsets[0:n] (n >= 2) is an arithmetic progression; its step goes to *step.
+    step[0] = offsets[1] - offsets[0]
+    return _is_step(offsets, n, step[0])
+
+
+cdef inline offset_t _offset_at(const offset_t* table, offset_t step, offset_t i) noexcept nogil:
+    # A virtual axis is either a table of offsets or (table == NULL) a constant step.
+    return table[i] if table != NULL else i * step
+
+
 cdef void copy_outer_product(const char* src, char* dst, int naxes,
                              const offset_t** src_offsets, const offset_t** dst_offsets,
                              const offset_t* lengths, Py_ssize_t itemsize,
                              bint is_fill, int fill_byte) noexcept nogil:
     # Contract: offsets in bytes, already checked to stay inside both buffers; every
-    # lengths[d] >= 1. With is_fill, src points at the single item to repeat and
-    # src_offsets are ignored. GIL not needed.
-    cdef offset_t run_nbytes = itemsize
-    cdef offset_t src_base = 0, dst_base = 0
+    # lengths[d] >= 1. With is_fill, every src offset is 0 and src points at the item to
+    # repeat. GIL not needed.
+    #
+    # First the axes are rewritten as "virtual axes", as NumPy's iterator coalesces: an
+    # axis whose offsets are arithmetic in both buffers becomes (first offset folded into
+    # the base, constant steps); neighbours with step_outer == n_inner * step_inner in both
+    # buffers merge into one; length-one axes vanish. A trailing virtual axis that is
+    # contiguous in both buffers becomes one run of bytes, so a whole C-contiguous chunk
+    # into a contiguous region is a single memcpy and views like a[..., ::2] loop once.
+    cdef offset_t v_len[_MAX_AXES]
+    cdef offset_t v_src_step[_MAX_AXES]
+    cdef offset_t v_dst_step[_MAX_AXES]
+    cdef const offset_t* v_src_table[_MAX_AXES]
+    cdef const offset_t* v_dst_table[_MAX_AXES]
     cdef offset_t counters[_MAX_AXES]
-    cdef offset_t n, i, src_row, dst_row
-    cdef int nouter = naxes, inner, d
-    cdef const offset_t* inner_src
-    cdef const offset_t* inner_dst
+    cdef offset_t src_partial[_MAX_AXES + 1]
+    cdef offset_t dst_partial[_MAX_AXES + 1]
+    cdef offset_t run_nbytes = itemsize, src_base = 0, dst_base = 0
+    cdef offset_t n, i, src_step = 0, dst_step = 0, src_row, dst_row
+    cdef int nv = 0, inner, d, last
+    cdef char* first_run = NULL
 
-    # Fold trailing axes that are contiguous in both buffers (or of length one) into one
-    # run, so a whole C-contiguous chunk into a contiguous region is a single memcpy.
-    while nouter > 0:
-        d = nouter - 1
+    for d in range(naxes):
         n = lengths[d]
-        if n > 1:
-            if not _is_step(dst_offsets[d], n, run_nbytes):
-                break
-            if not is_fill and not _is_step(src_offsets[d], n, run_nbytes):
-                break
-        if not is_fill:
+        if n == 1:
             src_base += src_offsets[d][0]
-        dst_base += dst_offsets[d][0]
-        run_nbytes *= n
-        nouter -= 1
+            dst_base += dst_offsets[d][0]
+            continue
+        if _step_of(src_offsets[d], n, &src_step) and _step_of(dst_offsets[d], n, &dst_step):
+            src_base += src_offsets[d][0]
+            dst_base += dst_offsets[d][0]
+            last = nv - 1
+            if (last >= 0 and v_src_table[last] == NULL
+                    and v_src_step[last] == n * src_step and v_dst_step[last] == n * dst_step):
+                v_len[last] *= n
+                v_src_step[last] = src_step
+                v_dst_step[last] = dst_step
+                continue
+            v_src_table[nv] = NULL
+            v_dst_table[nv] = NULL
+        else:
+            v_src_table[nv] = src_offsets[d]
+            v_dst_table[nv] = dst_offsets[d]
+            src_step = 0
+            dst_step = 0
+        v_len[nv] = n
+        v_src_step[nv] = src_step
+        v_dst_step[nv] = dst_step
+        nv += 1
 
-    if nouter == 0:
+    last = nv - 1
+    if (last >= 0 and v_src_table[last] == NULL and v_dst_step[last] == itemsize
+            and (v_src_step[last] == itemsize or is_fill)):
+        run_nbytes = v_len[last] * itemsize
+        nv -= 1
+
+    if nv == 0:
         if is_fill:
             _fill_run(dst + dst_base, src, itemsize, run_nbytes, fill_byte)
         else:
             memcpy(dst + dst_base, src + src_base, run_nbytes)
         return
 
-    # Odometer over the outer axes 0..inner-1; the innermost remaining axis is looped
-    # directly so the per-row bookkeeping is paid once per row, not once per run.
-    inner = nouter - 1
-    inner_src = src_offsets[inner]
-    inner_dst = dst_offsets[inner]
+    # Odometer over virtual axes 0..inner-1; the innermost one is looped directly (as
+    # constant steps or through its tables), so bookkeeping is paid once per row.
+    # src_partial[d] / dst_partial[d] hold the row offset from axes 0..d-1, so advancing
+    # the odometer recomputes only the levels that changed.
+    inner = nv - 1
+    n = v_len[inner]
+    # A fill with runs longer than one item writes the pattern once, then copies that run;
+    # with one-item runs the zero src offsets make it an ordinary copy.
+    is_fill = is_fill and run_nbytes > itemsize
+    src_partial[0] = src_base
+    dst_partial[0] = dst_base
     for d in range(inner):
         counters[d] = 0
+        src_partial[d + 1] = src_partial[d] + _offset_at(v_src_table[d], v_src_step[d], 0)
+        dst_partial[d + 1] = dst_partial[d] + _offset_at(v_dst_table[d], v_dst_step[d], 0)
     while True:
-        src_row = src_base
-        dst_row = dst_base
-        for d in range(inner):
-            if not is_fill:
-                src_row += src_offsets[d][counters[d]]
-            dst_row += dst_offsets[d][counters[d]]
+        src_row = src_partial[inner]
+        dst_row = dst_partial[inner]
         if is_fill:
-            for i in range(lengths[inner]):
-                _fill_run(dst + dst_row + inner_dst[i], src, itemsize, run_nbytes, fill_byte)
+            for i in range(n):
+                if first_run == NULL:
+                    first_run = dst + dst_row + _offset_at(v_dst_table[inner], v_dst_step[inner], i)
+                    _fill_run(first_run, src, itemsize, run_nbytes, fill_byte)
+                else:
+                    # memmove: a repeated destination offset may hit first_run itself.
+                    memmove(dst + dst_row + _offset_at(v_dst_table[inner], v_dst_step[inner], i),
+                            first_run, run_nbytes)
+        elif v_src_table[inner] == NULL:
+            _copy_strided(dst + dst_row, src + src_row, v_dst_step[inner], v_src_step[inner],
+                          n, run_nbytes)
         else:
-            for i in range(lengths[inner]):
-                _copy_item(dst + dst_row + inner_dst[i], src + src_row + inner_src[i],
-                           run_nbytes)
+            _copy_table(dst + dst_row, src + src_row, v_dst_table[inner], v_src_table[inner],
+                        n, run_nbytes)
         d = inner - 1
         while d >= 0:
             counters[d] += 1
-            if counters[d] < lengths[d]:
+            if counters[d] < v_len[d]:
                 break
             counters[d] = 0
             d -= 1
         if d < 0:
             return
+        while d < inner:
+            src_partial[d + 1] = src_partial[d] + _offset_at(v_src_table[d], v_src_step[d],
+                                                             counters[d])
+            dst_partial[d + 1] = dst_partial[d] + _offset_at(v_dst_table[d], v_dst_step[d],
+                                                             counters[d])
+            d += 1
 
 
 cdef void copy_items(const char* src, char* dst, const offset_t* src_offsets,
                      const offset_t* dst_offsets, Py_ssize_t n,
                      Py_ssize_t itemsize) noexcept nogil:
     # Contract: byte offsets already checked against both buffers; GIL not needed.
-    cdef Py_ssize_t i
-    for i in range(n):
-        _copy_item(dst + dst_offsets[i], src + src_offsets[i], itemsize)
+    _copy_table(dst, src, dst_offsets, src_offsets, n, itemsize)
 
 
 # ---------------------------------------------------------------------------------------
@@ -450,7 +586,16 @@ def is_fill(cnp.ndarray chunk, fill):
     cdef Py_ssize_t itemsize = chunk.dtype.itemsize
     cdef const char* data = <const char*>cnp.PyArray_DATA(chunk)
     cdef const char* item_ptr = item
+    cdef bint result
+    with nogil:
+        result = is_repeated_item(data, nbytes, item_ptr, itemsize)
     kind = chunk.dtype.kind
+    if result:
+        # Identical bytes are equal values, except that NaN (or NaT) never equals itself.
+        if kind == "c" or kind in "mM":
+            value = fill_arr.reshape(())[()]
+            return not (value != value)
+        return True
     is_native = chunk.dtype.isnative
     if kind == "f" and itemsize in (2, 4, 8):
         value = fill_arr.reshape(())[()]
@@ -464,9 +609,4 @@ def is_fill(cnp.ndarray chunk, fill):
             return False
         if value == 0:
             return _words_test(data, nbytes, itemsize // 2, is_native, False)
-    elif kind in "mM" and np.isnat(fill_arr.reshape(())):
-        return False
-    cdef bint result
-    with nogil:
-        result = is_repeated_item(data, nbytes, item_ptr, itemsize)
-    return result
+    return False

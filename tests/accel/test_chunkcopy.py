@@ -16,7 +16,7 @@ DTYPES = [
     [("a", "<i2"), ("b", ">f8"), ("c", "S1")],
 ]
 
-SETTINGS = settings(deadline=None, max_examples=150)
+SETTINGS = settings(deadline=None, max_examples=250)
 
 
 def _random_array(rng, shape, dtype, order):
@@ -56,16 +56,21 @@ def orthogonal_cases(draw):
     src_indices, dst_indices = [], []
     for n_src, n_dst in zip(src_shape, dst_shape):
         n = draw(st.integers(0, min(n_src, n_dst)))
-        if draw(st.booleans()):
-            # Contiguous ranges on both sides exercise the run-merging path.
-            s0 = draw(st.integers(0, n_src - n))
-            d0 = draw(st.integers(0, n_dst - n))
-            src_indices.append(np.arange(s0, s0 + n))
-            dst_indices.append(np.arange(d0, d0 + n))
+        # Ranges (possibly stepped) make an axis arithmetic, which the kernel coalesces
+        # with its neighbours or turns into runs; lists exercise the offset tables.
+        if draw(st.booleans()) and n:
+            step = draw(st.integers(1, max(1, (n_src - 1) // max(n - 1, 1))))
+            s0 = draw(st.integers(0, n_src - 1 - (n - 1) * step))
+            src_indices.append(np.arange(s0, s0 + n * step, step)[:n])
         else:
             src_indices.append(np.array(
                 draw(st.lists(st.integers(0, max(n_src - 1, 0)), min_size=n, max_size=n)),
                 dtype=np.int64))
+        if draw(st.booleans()) and n:
+            step = draw(st.integers(1, max(1, (n_dst - 1) // max(n - 1, 1))))
+            d0 = draw(st.integers(0, n_dst - 1 - (n - 1) * step))
+            dst_indices.append(np.arange(d0, d0 + n * step, step)[:n])
+        else:
             # Destination indices are distinct: with repeats NumPy's write order is unspecified.
             dst_indices.append(np.array(
                 draw(st.permutations(range(n_dst)))[:n], dtype=np.int64))
