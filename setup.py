@@ -7,9 +7,16 @@ fails the build loudly: there is no pure-Python fallback for the kernels.
 """
 import os
 
-import numpy as np
-from Cython.Build import cythonize
 from setuptools import Extension, setup
+
+try:
+    import numpy as np
+    from Cython.Build import cythonize
+except ImportError as error:  # pragma: no cover - build environment problem
+    raise SystemExit(
+        f"zarr_fast needs Cython>=3 and numpy>=2 to build its compiled core ({error}); "
+        "there is no pure-Python fallback"
+    ) from error
 
 IS_DEBUG = os.environ.get("ZARR_FAST_CYTHON_DEBUG", "") not in ("", "0")
 

@@ -566,12 +566,15 @@ def is_fill(cnp.ndarray chunk, fill):
     payload and a zero fill matches +0.0 and -0.0; for complex dtypes a zero fill matches
     signed zeros in either part and a fill with a NaN part never matches; a NaT fill never
     matches (NaT != NaT). An empty chunk is all fill. ``fill`` (0-d or one item) is cast to
-    ``chunk.dtype``; a non-contiguous chunk is copied first.
+    ``chunk.dtype``; a non-contiguous chunk is copied first. A ``None`` fill (no fill
+    value) matches nothing, as in zarr 2.18.
 
     Checks: no object dtype (TypeError).
     """
     if chunk.dtype.hasobject:
         raise TypeError(f"is_fill needs a fixed-size dtype, found {chunk.dtype}")
+    if fill is None:
+        return False
     fill_arr = np.asarray(fill)
     if fill_arr.dtype != chunk.dtype:
         fill_arr = fill_arr.astype(chunk.dtype)

@@ -289,3 +289,5 @@ def test_is_fill_examples():
     strided = np.full((4, 4), 3, "<i8")[::2, ::3]
     assert _chunkcopy.is_fill(strided, np.array(3))
     assert not _chunkcopy.is_fill(np.array([1, 3]), 3)
+    assert _chunkcopy.is_fill(np.array([3, 3], ">i2"), 3)  # a Python scalar fill is cast
+    assert not _chunkcopy.is_fill(np.zeros(3), None)  # no fill value: never empty
