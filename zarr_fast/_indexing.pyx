@@ -153,6 +153,59 @@ cdef object _stable_group(object keys_arr, offset_t nkeys):
     return order, sorted_keys[starts], bounds
 
 
+cdef bint _is_sorted(const offset_t* values, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(1, n):
+        if values[i] < values[i - 1]:
+            return False
+    return True
+
+
+cdef Py_ssize_t _plan_sorted(const offset_t* values, Py_ssize_t n, offset_t chunk_len,
+                             offset_t* chunk_ix, offset_t* bounds,
+                             offset_t* local) noexcept nogil:
+    # Contract: values non-decreasing and in range; chunk_ix and bounds have room for one
+    # entry per distinct chunk (+1 for bounds). Returns the number of chunks. Sorted input
+    # (a boolean mask's nonzero, most often) is already grouped, so no sort is needed.
+    cdef Py_ssize_t i, m = 0
+    cdef offset_t chunk, previous = -1
+    for i in range(n):
+        chunk = values[i] // chunk_len
+        if chunk != previous:
+            bounds[m] = i
+            chunk_ix[m] = chunk
+            m += 1
+            previous = chunk
+        local[i] = values[i] - chunk * chunk_len
+    bounds[m] = n
+    return m
+
+
+cdef void _plan_counting(const offset_t* values, Py_ssize_t n, offset_t chunk_len,
+                         offset_t* counts, Py_ssize_t ncounts, offset_t* order,
+                         offset_t* local) noexcept nogil:
+    # Contract: values in range; counts zeroed, ncounts == nchunks + 1. A counting sort by
+    # chunk that writes each entry's original position and chunk-local index in one pass;
+    # on return counts[k] is the start of chunk k. Chunks are recomputed rather than
+    # stored, which saves an n-sized temporary.
+    cdef Py_ssize_t i
+    cdef offset_t k, total = 0, chunk, position
+    for i in range(n):
+        counts[values[i] // chunk_len + 1] += 1
+    for k in range(ncounts):
+        total += counts[k]
+        counts[k] = total
+    for i in range(n):
+        chunk = values[i] // chunk_len
+        position = counts[chunk]
+        counts[chunk] = position + 1
+        order[position] = i
+        local[position] = values[i] - chunk * chunk_len
+    for k in range(ncounts - 1, 0, -1):
+        counts[k] = counts[k - 1]
+    counts[0] = 0
+
+
 def plan_int(index, offset_t dim_len, offset_t chunk_len):
     """Plan one axis selected by an integer array (any order, duplicates allowed).
 
@@ -165,20 +218,50 @@ def plan_int(index, offset_t dim_len, offset_t chunk_len):
     _check_lengths(dim_len, chunk_len)
     index_arr = _as_int64(index, "index", 1)
     cdef const offset_t[::1] values = index_arr
-    cdef Py_ssize_t n = index_arr.shape[0], i, where = 0
+    cdef Py_ssize_t n = index_arr.shape[0], i, m, where = 0
     cdef offset_t bad = 0
-    if n > 0:
-        with nogil:
-            bad = _first_out_of_range(&values[0], n, dim_len, &where)
+    cdef bint is_sorted = True
+    cdef offset_t nchunks = (dim_len + chunk_len - 1) // chunk_len
+    cdef offset_t[::1] chunk_view
+    cdef offset_t[::1] bounds_view
+    cdef offset_t[::1] local_view
+    cdef offset_t[::1] order_view
+    cdef offset_t[::1] counts_view
+    if n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, np.zeros(1, dtype=np.int64), empty.copy(), empty.copy()
+    with nogil:
+        bad = _first_out_of_range(&values[0], n, dim_len, &where)
+        if not bad:
+            is_sorted = _is_sorted(&values[0], n)
     if bad:
         raise IndexError(
             f"index {values[where]} is out of bounds for axis with size {dim_len}")
-    keys_arr = np.empty(n, dtype=np.int64)
-    cdef offset_t[::1] keys = keys_arr
-    with nogil:
-        for i in range(n):
-            keys[i] = values[i] // chunk_len
-    nchunks = (dim_len + chunk_len - 1) // chunk_len
+    local = np.empty(n, dtype=np.int64)
+    local_view = local
+    if is_sorted:
+        max_chunks = min(n, nchunks)
+        chunk_ix = np.empty(max_chunks, dtype=np.int64)
+        bounds = np.empty(max_chunks + 1, dtype=np.int64)
+        chunk_view = chunk_ix
+        bounds_view = bounds
+        with nogil:
+            m = _plan_sorted(&values[0], n, chunk_len, &chunk_view[0], &bounds_view[0],
+                             &local_view[0])
+        return chunk_ix[:m], bounds[:m + 1], local, np.arange(n, dtype=np.int64)
+    if nchunks <= _COUNTING_SORT_RATIO * n + 1024:
+        counts = np.zeros(nchunks + 1, dtype=np.int64)
+        order = np.empty(n, dtype=np.int64)
+        counts_view = counts
+        order_view = order
+        with nogil:
+            _plan_counting(&values[0], n, chunk_len, &counts_view[0], nchunks + 1,
+                           &order_view[0], &local_view[0])
+        # counts[k] is the start of chunk k and counts[nchunks] == n.
+        present = np.flatnonzero(counts[1:] > counts[:nchunks])
+        return present.astype(np.int64), np.append(counts[present], n), local, order
+    # Far more chunks than entries: a stable argsort avoids the per-chunk table.
+    keys_arr = index_arr // chunk_len
     order, chunk_ix, bounds = _stable_group(keys_arr, nchunks)
     local = index_arr[order]
     local -= keys_arr[order] * chunk_len
