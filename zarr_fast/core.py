@@ -43,7 +43,7 @@ from .indexing import (
     orthogonal_selection,
     pop_fields,
 )
-from .meta.v2 import ARRAY_META_KEY, ATTRS_KEY, decode_array_metadata, encode_array_metadata
+from .meta.v2 import ARRAY_META_KEY, ATTRS_KEY, check_array_meta, decode_array_metadata, encode_array_metadata
 from .storage import getsize, listdir, normalize_store_arg
 from .util import (
     ConstantMap,
@@ -197,7 +197,7 @@ class Array:
         except KeyError as e:
             raise ArrayNotFoundError(self._path) from e
         try:
-            meta = decode_array_metadata(meta_bytes)
+            meta = check_array_meta(decode_array_metadata(meta_bytes))
         except MetadataError as e:
             raise MetadataError(f"{key!r}: {e}") from e
         if not meta.has_dimension_separator_key:

@@ -21,6 +21,7 @@ from zarr_fast.meta.v2 import (
     ZARR_FORMAT,
     Metadata2,
     build_array_meta,
+    check_array_meta,
     decode_array_metadata,
     decode_group_metadata,
     encode_array_metadata,
@@ -51,5 +52,6 @@ __all__ = [
     "decode_group_metadata",
     "encode_group_metadata",
     "build_array_meta",
+    "check_array_meta",
     "Metadata2",
 ]

@@ -187,16 +187,10 @@ def decode_array_metadata(doc):
 
     shape = _decode_int_list(doc, "shape", 0)
     chunks = _decode_int_list(doc, "chunks", 1)
-    if len(chunks) != len(shape):
-        raise _field_error(
-            "chunks", f"expected {len(shape)} chunk lengths to match shape {list(shape)}, "
-            f"found {list(chunks)}"
-        )
     dtype = decode_dtype(doc["dtype"])
-
+    # like zarr 2.18, the document is taken as written here; whether it describes an array
+    # we can address (order, one chunk length per axis) is ``check_array_meta``'s question
     order = doc["order"]
-    if order not in ("C", "F"):
-        raise _field_error("order", f"expected 'C' or 'F', found {order!r}")
 
     compressor = doc["compressor"]
     if compressor is not None:
@@ -232,6 +226,25 @@ def decode_array_metadata(doc):
         zarr_format=ZARR_FORMAT,
         has_dimension_separator_key=separator is not None,
     )
+
+
+def check_array_meta(meta):
+    """Refuse metadata that decodes but cannot describe an addressable array.
+
+    Raises
+    ------
+    MetadataError
+        Naming the field: ``chunks`` without one length per axis of ``shape``, or an
+        ``order`` other than 'C' or 'F'.
+    """
+    if len(meta.chunks) != len(meta.shape):
+        raise _field_error(
+            "chunks", f"expected {len(meta.shape)} chunk lengths to match shape {list(meta.shape)}, "
+            f"found {list(meta.chunks)}"
+        )
+    if meta.order not in ("C", "F"):
+        raise _field_error("order", f"expected 'C' or 'F', found {meta.order!r}")
+    return meta
 
 
 def _get_codec(field, config):
