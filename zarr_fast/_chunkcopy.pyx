@@ -62,6 +62,12 @@ cdef Py_ssize_t _check_pair(cnp.ndarray src, cnp.ndarray dst) except -1:
         raise ValueError(f"itemsize must be positive, found dtype {src.dtype}")
     if not dst.flags.writeable:
         raise ValueError("dst is read-only")
+    if (src.dtype != dst.dtype and src.dtype.kind == dst.dtype.kind
+            and src.dtype.newbyteorder("=") == dst.dtype.newbyteorder("=")):
+        # Same type, different byte order: a byte copy would silently swap values.
+        raise ValueError(
+            f"src and dst differ only in byte order ({src.dtype.str} vs {dst.dtype.str}); "
+            "convert one first")
     return src.dtype.itemsize
 
 

@@ -201,6 +201,12 @@ def test_readonly_dst_object_dtype_and_itemsize_are_refused():
         _chunkcopy.copy_points(np.zeros(2, "f4"), np.zeros(2, "f8"), [0], [0])
     with pytest.raises(TypeError, match="object"):
         _chunkcopy.is_fill(np.zeros(2, object), np.array(0, object))
+    with pytest.raises(ValueError, match="byte order"):
+        _chunkcopy.copy_points(np.zeros(2, ">f8"), np.zeros(2, "<f8"), [0], [0])
+    # Reinterpreting views of the same width are allowed: the copy is bytewise.
+    dst = np.zeros(2, "V8")
+    _chunkcopy.copy_points(np.array([1.5, 2.5]), dst, [8], [0])
+    assert dst.view("<f8")[0] == 2.5
 
 
 def test_mismatched_lengths_and_bad_offsets_are_refused():
@@ -291,3 +297,26 @@ def test_is_fill_examples():
     assert not _chunkcopy.is_fill(np.array([1, 3]), 3)
     assert _chunkcopy.is_fill(np.array([3, 3], ">i2"), 3)  # a Python scalar fill is cast
     assert not _chunkcopy.is_fill(np.zeros(3), None)  # no fill value: never empty
+
+
+def test_concurrent_copies_into_disjoint_regions():
+    """The kernels run without the GIL; threads writing disjoint parts of one output must
+    not interfere (this is how the read path spreads chunks over its pool)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(0)
+    chunks = [rng.random((32, 48)) for _ in range(16)]
+    out = np.zeros((4 * 32, 4 * 48))
+
+    def place(k):
+        row, col = divmod(k, 4)
+        chunk = chunks[k]
+        src = _offsets([np.arange(32), np.arange(48)], chunk)
+        dst = _offsets([np.arange(row * 32, row * 32 + 32), np.arange(col * 48, col * 48 + 48)], out)
+        for _ in range(20):
+            _chunkcopy.copy_orthogonal(chunk, out, src, dst)
+            _chunkcopy.copy_points(chunk, out, src[0] + src[1][5], dst[0] + dst[1][5])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(place, range(16)))
+    np.testing.assert_array_equal(out, np.block([chunks[4 * r:4 * r + 4] for r in range(4)]))
