@@ -297,11 +297,12 @@ cdef void copy_outer_product(const char* src, char* dst, int naxes,
         v_dst_step[nv] = dst_step
         nv += 1
 
-    last = nv - 1
-    if (last >= 0 and v_src_table[last] == NULL and v_dst_step[last] == itemsize
-            and (v_src_step[last] == itemsize or is_fill)):
-        run_nbytes = v_len[last] * itemsize
-        nv -= 1
+    if nv > 0:
+        last = nv - 1
+        if (v_src_table[last] == NULL and v_dst_step[last] == itemsize
+                and (v_src_step[last] == itemsize or is_fill)):
+            run_nbytes = v_len[last] * itemsize
+            nv = last
 
     if nv == 0:
         if is_fill:
@@ -371,7 +372,7 @@ cdef void copy_items(const char* src, char* dst, const offset_t* src_offsets,
 # Python entry points
 # ---------------------------------------------------------------------------------------
 
-def copy_orthogonal(cnp.ndarray src, cnp.ndarray dst, list src_offsets, list dst_offsets):
+def copy_orthogonal(cnp.ndarray src, cnp.ndarray dst, src_offsets, dst_offsets):
     """Copy the items at the outer product of per-axis byte offsets from src into dst.
 
     For every index tuple ``(i_0, ..., i_{k-1})`` copies ``itemsize`` bytes from
@@ -384,6 +385,8 @@ def copy_orthogonal(cnp.ndarray src, cnp.ndarray dst, list src_offsets, list dst
     each array's byte extent (ValueError / TypeError otherwise).
     """
     cdef Py_ssize_t itemsize = _check_pair(src, dst)
+    src_offsets = list(src_offsets)  # a list or tuple with one array per axis
+    dst_offsets = list(dst_offsets)
     cdef int naxes = len(src_offsets)
     cdef int d
     cdef const offset_t* src_ptrs[_MAX_AXES]

@@ -119,6 +119,10 @@ def test_whole_chunk_into_region():
                                _offsets(ix, dst))
     np.testing.assert_array_equal(dst[1:3], src)
     assert not dst[0].any() and not dst[3:].any()
+    # Offsets may come as tuples too.
+    _chunkcopy.copy_orthogonal(src, dst, tuple(_offsets([np.arange(2), *ix[1:]], src)),
+                               tuple(_offsets([np.arange(3, 5), *ix[1:]], dst)))
+    np.testing.assert_array_equal(dst[3:], src)
 
 
 def test_fill_one_item_source_and_nonbyte_pattern():
