@@ -342,3 +342,42 @@ def unravel_chunk_ids(chunk_ids, cdata_shape):
                 coords[i, d] = rest % extent
                 rest = rest // extent
     return coords_arr
+
+
+def point_chunk_offsets(coords, order, chunks, chunk_strides):
+    """Byte offset of each point inside its chunk, in the grouped order of ``plan_points``.
+
+    Returns int64 ``offsets[i] = sum_d (coords[d, order[i]] % chunks[d]) * chunk_strides[d]``
+    so a chunk's points are ``offsets[bounds[k]:bounds[k + 1]]``, ready for ``copy_points``.
+
+    Checks: ``coords`` is ``(ndim, n)`` with ``ndim == len(chunks) == len(chunk_strides)``,
+    ``order`` holds ``n`` indices in ``[0, n)``, chunk lengths >= 1.
+    """
+    coords_arr = _as_int64(coords, "coords", 2)
+    order_arr = _as_int64(order, "order", 1)
+    cdef Py_ssize_t ndim = coords_arr.shape[0], n = coords_arr.shape[1], i, where = 0
+    cdef int d
+    if len(chunks) != ndim or len(chunk_strides) != ndim:
+        raise ValueError(f"chunks and chunk_strides must have {ndim} entries")
+    if order_arr.shape[0] != n:
+        raise ValueError(f"order must have {n} entries, found {order_arr.shape[0]}")
+    cdef const offset_t[::1] perm = order_arr
+    if n > 0 and _first_out_of_range(&perm[0], n, n, &where):
+        raise IndexError(f"order entry {perm[where]} is out of range for {n} points")
+    chunk_arr = np.ascontiguousarray(chunks, dtype=np.int64)
+    stride_arr = np.ascontiguousarray(chunk_strides, dtype=np.int64)
+    cdef const offset_t[::1] dim_chunks = chunk_arr
+    cdef const offset_t[::1] strides = stride_arr
+    for d in range(ndim):
+        if dim_chunks[d] < 1:
+            raise ValueError(f"chunk length must be >= 1, found {dim_chunks[d]}")
+    cdef const offset_t[:, ::1] values = coords_arr
+    offsets_arr = np.zeros(n, dtype=np.int64)
+    cdef offset_t[::1] offsets = offsets_arr
+    cdef offset_t j
+    with nogil:
+        for i in range(n):
+            j = perm[i]
+            for d in range(ndim):
+                offsets[i] += (values[d, j] % dim_chunks[d]) * strides[d]
+    return offsets_arr

@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from . import _chunkcopy
+from . import _chunkcopy, _indexing
 from .attrs import Attributes
 from .codecs.pipeline import CodecPipeline
 from .context import Context
@@ -662,16 +662,18 @@ class Array:
 
     def _point_offsets(self, plan):
         """Chunk-local byte offsets of every point, in chunk-grouped order."""
+        return _indexing.point_chunk_offsets(plan.coords, plan.order, self._chunks, self._chunk_strides)
+
+    def _point_locals(self, plan, a, b):
+        """Chunk-local coordinates of the points ``plan.order[a:b]`` (NumPy path)."""
         chunks = np.asarray(self._chunks, dtype=np.int64)[:, None]
-        strides = np.asarray(self._chunk_strides, dtype=np.int64)[:, None]
-        local = plan.coords[:, plan.order] % chunks
-        return np.ascontiguousarray((local * strides).sum(axis=0, dtype=np.int64)), local
+        return tuple(plan.coords[:, plan.order[a:b]] % chunks)
 
     def _read_points(self, plan, out, fields):
         keys = [self._chunk_key(tuple(c)) for c in plan.chunk_coords.tolist()]
         cdatas = self._fetch(keys)
         bounds = plan.bounds.tolist()
-        chunk_offsets, local = self._point_offsets(plan)
+        chunk_offsets = self._point_offsets(plan)
         use_kernel = self._is_kernel_path(fields, out)
         if use_kernel:
             out_offsets = plan.order * out.strides[0]
@@ -695,7 +697,7 @@ class Array:
             chunk = self._pipeline.decode(cdata, key)
             if fields:
                 chunk = chunk[fields]
-            out[points] = chunk[tuple(local[:, a:b])]
+            out[points] = chunk[self._point_locals(plan, a, b)]
 
     # ------------------------------------------------------------------------------ set API
 
@@ -907,7 +909,7 @@ class Array:
     def _write_points(self, plan, value, is_scalar_value, fields):
         keys = [self._chunk_key(tuple(c)) for c in plan.chunk_coords.tolist()]
         bounds = plan.bounds.tolist()
-        chunk_offsets, local = self._point_offsets(plan)
+        chunk_offsets = self._point_offsets(plan)
         use_kernel = self._is_kernel_path(fields)
         if not is_scalar_value:
             value = value.reshape(-1)
@@ -935,7 +937,7 @@ class Array:
                         _chunkcopy.copy_points(value, chunk, srcs, chunk_offsets[a:b])
                     else:
                         target = chunk[fields] if fields else chunk
-                        target[tuple(local[:, a:b])] = value if is_scalar_value else value[plan.order[a:b]]
+                        target[self._point_locals(plan, a, b)] = value if is_scalar_value else value[plan.order[a:b]]
                     new_chunks[key] = chunk
                 self._store_chunks(new_chunks)
 
