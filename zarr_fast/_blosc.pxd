@@ -1,0 +1,47 @@
+# C-level blosc calls of zarr_fast._blosc that other compiled modules may cimport (the
+# chunk pipeline decodes and encodes on worker threads with the GIL released).
+#
+# The functions bind, at import time, the c-blosc 1.x symbols exported by numcodecs' own
+# blosc extension; when that fails blosc_ready() is 0 and every other function returns
+# ERR_UNBOUND, so callers must check blosc_ready() and fall back to numcodecs' Python API.
+# Sizes are in bytes unless named *items*; none of these take the GIL or raise: they return
+# 0 (or a size) on success and one of the negative codes below on failure.
+from libc.stdint cimport int64_t
+
+cdef enum:
+    ERR_HEADER = -1      # not a blosc frame, or its header disagrees with the stored length
+    ERR_SIZE = -2        # frame size / destination size / capacity mismatch, bad offsets
+    ERR_DECOMPRESS = -3  # c-blosc reported an error (corrupt data, unknown codec)
+    ERR_IO = -4          # pread failed or the file is shorter than promised
+    ERR_UNBOUND = -5     # the c-blosc symbols could not be bound
+
+# 1 when the c-blosc symbols are bound and the functions below do real work.
+cdef int blosc_ready() noexcept nogil
+
+# Decompress the whole frame src[0:src_nbytes] (exactly the stored length) into
+# dst[0:dst_nbytes]; the frame's uncompressed size must equal dst_nbytes.
+cdef int decode_blosc(const unsigned char* src, size_t src_nbytes, void* dst,
+                      size_t dst_nbytes, int nthreads) noexcept nogil
+
+# Compress src[0:src_nbytes] into dst (capacity >= src_nbytes + 16), byte-identical to
+# numcodecs.Blosc(cname, clevel, shuffle, blocksize).encode; shuffle is 0, 1, 2 or -1
+# (auto). Returns the compressed size or a negative code.
+cdef Py_ssize_t encode_blosc(const void* src, size_t src_nbytes, size_t typesize,
+                             void* dst, size_t dst_capacity, int clevel, int shuffle,
+                             const char* cname, size_t blocksize,
+                             int nthreads) noexcept nogil
+
+# Decode only the items at item_byte_offsets (byte offsets into the decoded chunk, each a
+# multiple of itemsize) of the frame stored in the open file fd (file_nbytes long) into
+# dst_chunk at the same offsets, reading just the blocks that hold them. frame_buf has room
+# for file_nbytes bytes; only the ranges read are written. Other dst bytes of blocks not
+# needed stay untouched.
+cdef int decode_blosc_items_from_fd(int fd, size_t file_nbytes, unsigned char* frame_buf,
+                                    void* dst_chunk, size_t dst_nbytes,
+                                    const int64_t* item_byte_offsets, Py_ssize_t n_items,
+                                    Py_ssize_t itemsize) noexcept nogil
+
+# The same for a frame already in memory (src_nbytes is exactly the stored length).
+cdef int decode_blosc_items(const unsigned char* src, size_t src_nbytes, void* dst_chunk,
+                            size_t dst_nbytes, const int64_t* item_byte_offsets,
+                            Py_ssize_t n_items, Py_ssize_t itemsize) noexcept nogil
