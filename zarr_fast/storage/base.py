@@ -10,14 +10,21 @@ Callers guarantee that paths handed to the ``*_from_keys`` helpers are already
 normalised (``zarr_fast.util.normalize_storage_path``); the public methods normalise
 themselves. Only the v2 layout is handled here: a store whose ``_store_version`` is not
 2 is refused by ``BaseStore._ensure_store``.
+
+``map_bounded`` runs a per-key function for a batch with at most the thread budget
+(``zarr_fast.config``) in flight; stores whose per-key work releases the GIL (files,
+sockets) build their parallel batch methods on it. The batch methods here stay serial:
+a plain mapping gains nothing from threads.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import MutableMapping
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from numcodecs.compat import ensure_ndarray_like
 
+from zarr_fast import config
 from zarr_fast.meta.v2 import Metadata2
 
 # re-exported for the sibling modules; the rules live in util only
@@ -36,6 +43,83 @@ def buffer_size(value) -> int:
     # numcodecs' public helper handles every buffer type zarr 2.18 accepts, including
     # object arrays, whose buffer protocol export fails.
     return ensure_ndarray_like(value).nbytes
+
+
+def name_key(exc: BaseException, key: str, action: str) -> BaseException:
+    """Return ``exc`` with ``key`` in its message, so a batch failure says which key failed.
+
+    An ``OSError`` is rebuilt as the same class with the same ``errno`` (callers that test
+    ``errno`` or the class keep working) and the original chained as its cause; other
+    exceptions, whose constructors vary, get a note (shown in the traceback) instead.
+    """
+    if repr(key) in str(exc) or str(key) in str(exc):
+        return exc
+    if isinstance(exc, OSError) and exc.errno is not None and type(exc).__init__ is OSError.__init__:
+        named = type(exc)(exc.errno, f"{exc.strerror} while {action} key {key!r}", exc.filename)
+        named.__cause__ = exc
+        return named
+    exc.add_note(f"while {action} key {key!r}")
+    return exc
+
+
+def map_bounded(func, items, nthreads: int) -> list:
+    """Return ``[func(item) for item in items]``, running at most ``nthreads`` calls at once.
+
+    The calling thread works too, alongside at most ``nthreads - 1`` tasks on the shared pool
+    (``config.get_pool``); one item or a budget of 1 runs inline with no pool at all. Workers
+    take the next item from a shared cursor, so uneven items balance themselves.
+
+    Raises
+    ------
+    BaseException
+        The first exception any call raised. Once a call has failed no new call starts; calls
+        already running finish before this returns, so nothing runs behind the caller's back.
+    """
+    items = list(items)
+    nworkers = min(nthreads, len(items))
+    if nworkers <= 1:
+        return [func(item) for item in items]
+    results = [None] * len(items)
+    lock = threading.Lock()
+    cursor = 0
+    failures = []
+
+    def drain():
+        nonlocal cursor
+        while True:
+            with lock:
+                if failures or cursor >= len(items):
+                    return
+                index = cursor
+                cursor += 1
+            try:
+                results[index] = func(items[index])
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                with lock:
+                    failures.append(exc)
+                return
+
+    pool = config.get_pool(nworkers - 1)
+    futures = []
+    for _ in range(nworkers - 1):
+        try:
+            futures.append(pool.submit(drain))
+        except RuntimeError:
+            # the pool was replaced (budget grown elsewhere) or the interpreter is exiting:
+            # the caller drains the rest alone
+            break
+    try:
+        drain()
+    finally:
+        for future in futures:
+            # A task still queued (the pool busy with other work, possibly work waiting on
+            # us) is cancelled rather than awaited, so a batch started from inside a pool
+            # task cannot deadlock; the cursor is exhausted, so it had nothing left to do.
+            if not future.cancel():
+                future.result()
+    if failures:
+        raise failures[0]
+    return results
 
 
 def _path_to_prefix(path: Optional[str]) -> str:

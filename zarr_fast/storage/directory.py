@@ -12,6 +12,12 @@ or ``..`` segment is refused with ``InvalidKeyError`` (both a ``KeyError`` and a
 ``ValueError``), so no key can name a file outside the root. ``__contains__`` answers
 False for such keys. Symbolic links already inside the root are followed, as the file
 system does.
+
+The batch methods (``getitems``, ``setitems``, ``delitems``) spread the keys over the
+shared worker pool with at most ``config.get_threads()`` file operations in flight; each
+key is still handled exactly as the single-key method handles it, so a batch write is a
+set of atomic writes, not one atomic write. ``read_into`` reads a chunk file straight into
+a caller's buffer and ``key_path`` hands compiled code the validated path of a key.
 """
 from __future__ import annotations
 
@@ -19,17 +25,29 @@ import atexit
 import os
 import re
 import shutil
+import stat as _stat
 import tempfile
 import time
 import uuid
 from typing import List
 
+import numpy as np
 from numcodecs.compat import ensure_contiguous_ndarray_like
 
+from zarr_fast import config
 from zarr_fast.errors import FSPathExistNotDir
-from zarr_fast.storage.base import Store, array_meta_key, normalize_storage_path
+from zarr_fast.storage.base import (
+    Store,
+    array_meta_key,
+    map_bounded,
+    name_key,
+    normalize_storage_path,
+)
 
 _NUMBER = re.compile(r"^\d+$")
+
+# getitems' marker for "no file for this key" (None could be confused with a stored value)
+_ABSENT = object()
 
 
 class InvalidKeyError(KeyError, ValueError):
@@ -232,6 +250,188 @@ class DirectoryStore(Store):
     def __repr__(self):
         return f"{type(self).__name__}({self.path!r})"
 
+    # -- batch API and direct file access -----------------------------------------------
+
+    def key_path(self, key) -> str:
+        """Return the absolute file path that holds ``key``.
+
+        The key is validated exactly as ``__getitem__`` validates it (and lower-cased with
+        ``normalize_keys``), so the path is always inside the store's root. Whether the file
+        exists is not checked.
+
+        Parameters
+        ----------
+        key : str
+            A store key, e.g. ``'foo/0.0'``.
+
+        Returns
+        -------
+        str
+            Absolute path of the key's file.
+
+        Raises
+        ------
+        InvalidKeyError
+            If ``key`` cannot name a file inside the root.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from zarr_fast.storage import DirectoryStore
+        >>> root = tempfile.mkdtemp()
+        >>> DirectoryStore(root).key_path("foo/0.0") == os.path.join(root, "foo", "0.0")
+        True
+        """
+        return self._file_path(key)
+
+    def read_into(self, key, buffer) -> int:
+        """Read the file of ``key`` straight into ``buffer``; return the number of bytes read.
+
+        The bytes go from the file into the caller's memory with no intermediate bytes
+        object, so a chunk can land in its decode buffer (or, uncompressed, in the output).
+
+        Parameters
+        ----------
+        key : str
+            A store key.
+        buffer : writable, C-contiguous buffer
+            Destination; its size in bytes must equal the file's size.
+
+        Returns
+        -------
+        int
+            The number of bytes read, always ``len`` of ``buffer`` in bytes.
+
+        Raises
+        ------
+        KeyError
+            If no file holds ``key``.
+        ValueError
+            If the file's size differs from the size of ``buffer`` (the message names the
+            key and both sizes); ``buffer`` may then hold part of the file.
+        TypeError
+            If ``buffer`` is read-only or not contiguous.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from zarr_fast.storage import DirectoryStore
+        >>> store = DirectoryStore(tempfile.mkdtemp())
+        >>> store["a/0"] = b"abcd"
+        >>> buf = bytearray(4)
+        >>> store.read_into("a/0", buf)
+        4
+        >>> bytes(buf)
+        b'abcd'
+        """
+        view = _writable_bytes(buffer)
+        nbytes = view.nbytes
+        if type(self)._fromfile is not DirectoryStore._fromfile:
+            # a subclass that transforms file content must keep doing so here
+            return _copy_value_into(key, self[key], view)
+        file_path = self._file_path(key)
+        try:
+            fd = os.open(file_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyError(key) from None
+        except PermissionError:
+            if os.path.isdir(file_path):
+                raise KeyError(key) from None
+            raise
+        with open(fd, "rb", buffering=0) as f:
+            info = os.fstat(fd)
+            if not _stat.S_ISREG(info.st_mode):
+                raise KeyError(key)
+            if info.st_size != nbytes:
+                raise ValueError(
+                    f"chunk file for key {key!r} holds {info.st_size} bytes, "
+                    f"but the buffer takes {nbytes}"
+                )
+            nread = 0
+            while nread < nbytes:
+                # readinto may return short counts (signals, network file systems)
+                count = f.readinto(view[nread:])
+                if not count:
+                    break
+                nread += count
+        if nread != nbytes:
+            raise ValueError(
+                f"chunk file for key {key!r} shrank while being read: "
+                f"{nread} of {nbytes} bytes read"
+            )
+        return nread
+
+    def _read_or_absent(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            return _ABSENT
+        except Exception as exc:
+            raise name_key(exc, key, "reading")
+
+    def getitems(self, keys, *, contexts=None):
+        """Read several keys at once, at most ``config.get_threads()`` files at a time.
+
+        Parameters
+        ----------
+        keys : iterable of str
+            Keys to read.
+        contexts : mapping, optional
+            Per-key hints; not needed by files, ignored.
+
+        Returns
+        -------
+        dict
+            The keys that have a file, mapped to its bytes; absent keys are left out.
+
+        Raises
+        ------
+        Exception
+            The first error reading a present key raised (naming the key); ``KeyError``
+            only means "absent" and is never raised.
+        """
+        keys = list(keys)
+        values = map_bounded(self._read_or_absent, keys, config.get_threads())
+        return {key: value for key, value in zip(keys, values) if value is not _ABSENT}
+
+    def _write_named(self, item):
+        key, value = item
+        try:
+            self[key] = value
+        except Exception as exc:
+            raise name_key(exc, key, "writing")
+
+    def setitems(self, values) -> None:
+        """Write every ``key: value`` pair, at most ``config.get_threads()`` files at a time.
+
+        Each key is written atomically (temporary file, then ``os.replace``).
+
+        Raises
+        ------
+        Exception
+            The first write that failed, naming its key. No new write starts after a
+            failure and the writes already running finish, so on return every key holds
+            either its old file or its complete new one, and no temporary file is left.
+        """
+        map_bounded(self._write_named, list(values.items()), config.get_threads())
+
+    def _delete_named(self, key):
+        try:
+            del self[key]
+        except (KeyError, FileNotFoundError):
+            # absent, or removed by a concurrent delete of the same file
+            pass
+        except Exception as exc:
+            raise name_key(exc, key, "deleting")
+
+    def delitems(self, keys) -> None:
+        """Delete every key in ``keys``, at most ``config.get_threads()`` at a time.
+
+        Keys already absent are skipped. The first failure is raised (naming its key) after
+        the deletions already running finish.
+        """
+        map_bounded(self._delete_named, list(keys), config.get_threads())
+
     # -- hierarchy ---------------------------------------------------------------------
 
     def dir_path(self, path=None) -> str:
@@ -301,6 +501,36 @@ class DirectoryStore(Store):
         """Delete the root directory and everything in it."""
         if os.path.isdir(self.path):
             shutil.rmtree(self.path)
+
+
+def _writable_bytes(buffer) -> memoryview:
+    # A flat, writable byte view of ``buffer`` sharing its memory. NumPy arrays go through
+    # NumPy, which also flattens F-contiguous arrays and dtypes the buffer protocol cannot
+    # export (datetime64); anything else must export a C-contiguous buffer.
+    if isinstance(buffer, np.ndarray):
+        if not buffer.flags.writeable:
+            raise TypeError("read_into needs a writable buffer, found a read-only array")
+        if not (buffer.flags.c_contiguous or buffer.flags.f_contiguous):
+            raise TypeError("read_into needs a contiguous buffer, found a strided array")
+        return memoryview(buffer.reshape(-1, order="A").view(np.uint8))
+    view = memoryview(buffer)
+    if view.readonly:
+        raise TypeError(f"read_into needs a writable buffer, found a read-only {type(buffer).__name__}")
+    if not view.c_contiguous:
+        raise TypeError(f"read_into needs a contiguous buffer, found a strided {type(buffer).__name__}")
+    return view.cast("B") if (view.ndim != 1 or view.format != "B") else view
+
+
+def _copy_value_into(key, value, view) -> int:
+    # read_into for stores whose files need _fromfile's transformation: one copy, same checks
+    source = memoryview(_as_writable_buffer(value)).cast("B")
+    if source.nbytes != view.nbytes:
+        raise ValueError(
+            f"chunk file for key {key!r} holds {source.nbytes} bytes, "
+            f"but the buffer takes {view.nbytes}"
+        )
+    view[:] = source
+    return source.nbytes
 
 
 def _as_writable_buffer(value):
