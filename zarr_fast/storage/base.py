@@ -52,7 +52,7 @@ def name_key(exc: BaseException, key: str, action: str) -> BaseException:
     ``errno`` or the class keep working) and the original chained as its cause; other
     exceptions, whose constructors vary, get a note (shown in the traceback) instead.
     """
-    if repr(key) in str(exc) or str(key) in str(exc):
+    if repr(key) in str(exc):
         return exc
     if isinstance(exc, OSError) and exc.errno is not None and type(exc).__init__ is OSError.__init__:
         named = type(exc)(exc.errno, f"{exc.strerror} while {action} key {key!r}", exc.filename)

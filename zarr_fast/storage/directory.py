@@ -338,10 +338,17 @@ class DirectoryStore(Store):
             if os.path.isdir(file_path):
                 raise KeyError(key) from None
             raise
-        with open(fd, "rb", buffering=0) as f:
+        try:
             info = os.fstat(fd)
-            if not _stat.S_ISREG(info.st_mode):
-                raise KeyError(key)
+            is_file = _stat.S_ISREG(info.st_mode)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not is_file:
+            # POSIX opens directories read-only; a directory is not a key
+            os.close(fd)
+            raise KeyError(key)
+        with open(fd, "rb", buffering=0) as f:
             if info.st_size != nbytes:
                 raise ValueError(
                     f"chunk file for key {key!r} holds {info.st_size} bytes, "
