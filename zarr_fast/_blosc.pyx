@@ -1,0 +1,493 @@
+# cython: language_level=3, wraparound=False, cdivision=True, embedsignature=True
+# boundscheck and initializedcheck come from setup.py's directives (off; on when
+# ZARR_FAST_CYTHON_DEBUG=1): a file header would override the debug switch.
+"""C-level blosc (c-blosc 1.x frames) for the compiled chunk pipeline, GIL released.
+
+At import this module binds, with ``dlopen(RTLD_NOLOAD)`` + ``dlsym``, the c-blosc symbols
+that numcodecs' own ``numcodecs.blosc`` extension links statically and exports, so we add
+no dependency and vendor no c-blosc. It offers: whole-frame decode into any buffer,
+encode byte-identical to ``numcodecs.Blosc(...).encode`` (with one internal thread), and
+item-level partial decode (from memory or straight from an open file with ``pread``) that
+decodes only the blosc blocks holding the requested items.
+
+Callers guarantee: frames are passed with exactly their stored length; destination
+buffers are writeable, contiguous and do not overlap the source; ``frame_buf`` has room
+for the whole file. Every header field, size and block-start entry is checked before it is
+trusted, so corrupt input yields a negative code (``ValueError`` in the wrappers), never an
+out-of-bounds access.
+
+Refused: frames whose ``nbytes`` differs from the destination size; compressed frames whose
+block size or size is not a multiple of their typesize (never written by numcodecs) for the
+item-level decode. When the symbols cannot be bound (a numcodecs without blosc, or hidden
+symbols) ``blosc_ready()`` is 0 and the ``def`` wrappers fall back to numcodecs' Python API.
+"""
+import os
+
+import numpy as np
+
+from libc.stdint cimport int64_t, uint32_t
+from libc.stdlib cimport calloc, free, malloc, qsort
+from libc.string cimport memcpy
+from libc.errno cimport errno, EINTR
+from posix.dlfcn cimport dlopen, dlsym, RTLD_NOW
+from posix.types cimport off_t
+from posix.unistd cimport pread
+
+cdef extern from "<dlfcn.h>" nogil:
+    const int RTLD_NOLOAD
+
+ctypedef int (*compress_ctx_t)(int, int, size_t, size_t, const void*, void*, size_t,
+                               const char*, size_t, int) noexcept nogil
+ctypedef int (*decompress_ctx_t)(const void*, void*, size_t, int) noexcept nogil
+ctypedef int (*getitem_t)(const void*, int, int, void*) noexcept nogil
+ctypedef int (*validate_t)(const void*, size_t, size_t*) noexcept nogil
+
+cdef enum:
+    _HEADER_NBYTES = 16   # BLOSC_MIN_HEADER_LENGTH == BLOSC_MAX_OVERHEAD in c-blosc 1.x
+    _FLAG_MEMCPYED = 0x02
+    _INT_MAX = 2147483647
+
+cdef compress_ctx_t _compress_ctx = NULL
+cdef decompress_ctx_t _decompress_ctx = NULL
+cdef getitem_t _getitem = NULL
+cdef validate_t _validate = NULL
+cdef int _has_symbols = 0
+cdef int _is_bound = 0
+
+
+cdef int _bind_symbols():
+    # numcodecs.blosc is imported first so that RTLD_NOLOAD finds it already mapped: we
+    # only borrow the copy of c-blosc that numcodecs loaded, never load a second one.
+    global _compress_ctx, _decompress_ctx, _getitem, _validate
+    try:
+        import numcodecs.blosc as numcodecs_blosc
+        path = os.fsencode(numcodecs_blosc.__file__)
+    except Exception:  # no blosc in this numcodecs: the Python fallback is all there is
+        return 0
+    cdef void* handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD)
+    if handle == NULL:
+        return 0
+    _compress_ctx = <compress_ctx_t>dlsym(handle, b"blosc_compress_ctx")
+    _decompress_ctx = <decompress_ctx_t>dlsym(handle, b"blosc_decompress_ctx")
+    _getitem = <getitem_t>dlsym(handle, b"blosc_getitem")
+    _validate = <validate_t>dlsym(handle, b"blosc_cbuffer_validate")
+    # The handle is deliberately kept open: the pointers must outlive this function.
+    return (_compress_ctx != NULL and _decompress_ctx != NULL and _getitem != NULL
+            and _validate != NULL)
+
+
+_has_symbols = _bind_symbols()
+_is_bound = _has_symbols
+
+
+cdef int blosc_ready() noexcept nogil:
+    return _is_bound
+
+
+cdef inline uint32_t _le32(const unsigned char* p) noexcept nogil:
+    # Header integers are little-endian whatever the host byte order.
+    return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
+
+
+cdef int decode_blosc(const unsigned char* src, size_t src_nbytes, void* dst,
+                      size_t dst_nbytes, int nthreads) noexcept nogil:
+    cdef size_t nbytes = 0
+    cdef int ret
+    if not _is_bound:
+        return ERR_UNBOUND
+    if src_nbytes < _HEADER_NBYTES or _validate(src, src_nbytes, &nbytes) != 0:
+        return ERR_HEADER
+    if nbytes != dst_nbytes:
+        return ERR_SIZE
+    if (src[2] & _FLAG_MEMCPYED) and src_nbytes != nbytes + _HEADER_NBYTES:
+        return ERR_HEADER
+    ret = _decompress_ctx(src, dst, dst_nbytes, nthreads if nthreads > 0 else 1)
+    if ret < 0 or <size_t>ret != dst_nbytes:
+        return ERR_DECOMPRESS
+    return 0
+
+
+cdef Py_ssize_t encode_blosc(const void* src, size_t src_nbytes, size_t typesize,
+                             void* dst, size_t dst_capacity, int clevel, int shuffle,
+                             const char* cname, size_t blocksize,
+                             int nthreads) noexcept nogil:
+    cdef int ret
+    if not _is_bound:
+        return ERR_UNBOUND
+    if dst_capacity < src_nbytes + _HEADER_NBYTES or src_nbytes > _INT_MAX - _HEADER_NBYTES:
+        return ERR_SIZE
+    if shuffle == -1:
+        # numcodecs' AUTOSHUFFLE: bit shuffle for single bytes, byte shuffle otherwise.
+        shuffle = 2 if typesize == 1 else 1
+    ret = _compress_ctx(clevel, shuffle, typesize, src_nbytes, src, dst, dst_capacity,
+                        cname, blocksize, nthreads if nthreads > 0 else 1)
+    if ret <= 0:
+        return ERR_DECOMPRESS
+    return ret
+
+
+cdef int _pread_full(int fd, unsigned char* buf, size_t nbytes, size_t file_offset) noexcept nogil:
+    # Read exactly nbytes at file_offset into buf, retrying short reads and EINTR.
+    cdef ssize_t got
+    while nbytes > 0:
+        got = pread(fd, buf, nbytes, <off_t>file_offset)
+        if got < 0:
+            if errno == EINTR:
+                continue
+            return ERR_IO
+        if got == 0:  # the file is shorter than the length the caller promised
+            return ERR_IO
+        buf += got
+        nbytes -= <size_t>got
+        file_offset += <size_t>got
+    return 0
+
+
+cdef inline int _read_range(int fd, unsigned char* frame, size_t start, size_t stop) noexcept nogil:
+    # Fill frame[start:stop] from the same bytes of the file; fd < 0 means the frame is
+    # already in memory and there is nothing to read.
+    if fd < 0 or start >= stop:
+        return 0
+    return _pread_full(fd, frame + start, stop - start, start)
+
+
+cdef int _cmp_int64(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0]
+    cdef int64_t y = (<const int64_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef int _decode_blocks(int fd, unsigned char* frame, size_t frame_nbytes, unsigned char* dst,
+                        size_t blocksize, size_t nblocks, size_t nbytes, size_t typesize,
+                        const unsigned char* is_needed) noexcept nogil:
+    # Compressed frame: check the whole bstarts table, then read and decode only the needed
+    # blocks. A block's compressed bytes run to the next larger start (blocks compressed by
+    # several threads need not be stored in order) or to the end of the frame.
+    cdef size_t table_stop = _HEADER_NBYTES + 4 * nblocks
+    cdef size_t b, lo, hi, mid, start, stop, block_nbytes
+    cdef int64_t* starts
+    cdef int ret = 0, got
+    if table_stop > frame_nbytes:
+        return ERR_HEADER
+    ret = _read_range(fd, frame, _HEADER_NBYTES, table_stop)
+    if ret != 0:
+        return ret
+    starts = <int64_t*>malloc(nblocks * sizeof(int64_t))
+    if starts == NULL:
+        return ERR_SIZE
+    for b in range(nblocks):
+        starts[b] = _le32(frame + _HEADER_NBYTES + 4 * b)
+        if starts[b] < <int64_t>table_stop or starts[b] >= <int64_t>frame_nbytes:
+            free(starts)
+            return ERR_HEADER
+    qsort(starts, nblocks, sizeof(int64_t), _cmp_int64)
+    for b in range(1, nblocks):
+        if starts[b] == starts[b - 1]:  # two blocks cannot share their first byte
+            free(starts)
+            return ERR_HEADER
+    for b in range(nblocks):
+        if not is_needed[b]:
+            continue
+        start = _le32(frame + _HEADER_NBYTES + 4 * b)
+        lo = 0
+        hi = nblocks   # binary search: the first sorted start greater than this one
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if starts[mid] <= <int64_t>start:
+                lo = mid + 1
+            else:
+                hi = mid
+        stop = <size_t>starts[lo] if lo < nblocks else frame_nbytes
+        ret = _read_range(fd, frame, start, stop)
+        if ret != 0:
+            break
+        block_nbytes = blocksize if (b + 1) * blocksize <= nbytes else nbytes - b * blocksize
+        got = _getitem(frame, <int>(b * blocksize // typesize), <int>(block_nbytes // typesize),
+                       dst + b * blocksize)
+        if got < 0 or <size_t>got != block_nbytes:
+            ret = ERR_DECOMPRESS
+            break
+    free(starts)
+    return ret
+
+
+cdef int _decode_items(int fd, unsigned char* frame, size_t frame_nbytes, void* dst_chunk,
+                       size_t dst_nbytes, const int64_t* item_byte_offsets,
+                       Py_ssize_t n_items, Py_ssize_t itemsize) noexcept nogil:
+    # Shared by the file and memory entry points: with fd >= 0 only the header, the bstarts
+    # table and the needed blocks are read into frame; with fd < 0 frame is the whole frame.
+    cdef size_t nbytes = 0, blocksize, typesize, nblocks, b, run_start, stop
+    cdef unsigned char* dst = <unsigned char*>dst_chunk
+    cdef unsigned char* is_needed
+    cdef Py_ssize_t i
+    cdef int64_t offset
+    cdef int ret
+    if not _is_bound:
+        return ERR_UNBOUND
+    if frame_nbytes < _HEADER_NBYTES or itemsize <= 0:
+        return ERR_HEADER if itemsize > 0 else ERR_SIZE
+    ret = _read_range(fd, frame, 0, _HEADER_NBYTES)
+    if ret != 0:
+        return ret
+    if _validate(frame, frame_nbytes, &nbytes) != 0:
+        return ERR_HEADER
+    if nbytes != dst_nbytes:
+        return ERR_SIZE
+    for i in range(n_items):
+        offset = item_byte_offsets[i]
+        if offset < 0 or <size_t>itemsize > dst_nbytes or <size_t>offset > dst_nbytes - itemsize:
+            return ERR_SIZE
+    if n_items == 0:
+        return 0
+    typesize = frame[3]
+    blocksize = _le32(frame + 8)
+    if blocksize == 0 or blocksize > nbytes:
+        return ERR_HEADER
+    nblocks = (nbytes + blocksize - 1) // blocksize
+    # An item may straddle two blocks when blocksize is not a multiple of itemsize.
+    is_needed = <unsigned char*>calloc(nblocks, 1)
+    if is_needed == NULL:
+        return ERR_SIZE
+    for i in range(n_items):
+        offset = item_byte_offsets[i]
+        for b in range(<size_t>offset // blocksize, <size_t>(offset + itemsize - 1) // blocksize + 1):
+            is_needed[b] = 1
+    if frame[2] & _FLAG_MEMCPYED:
+        # Stored raw after the header: copy runs of needed blocks, straight from the file.
+        if frame_nbytes != nbytes + _HEADER_NBYTES:
+            ret = ERR_HEADER
+        b = 0
+        while ret == 0 and b < nblocks:
+            if not is_needed[b]:
+                b += 1
+                continue
+            run_start = b
+            while b < nblocks and is_needed[b]:
+                b += 1
+            stop = b * blocksize if b * blocksize < nbytes else nbytes
+            if fd >= 0:
+                ret = _pread_full(fd, dst + run_start * blocksize, stop - run_start * blocksize,
+                                  _HEADER_NBYTES + run_start * blocksize)
+            else:
+                memcpy(dst + run_start * blocksize, frame + _HEADER_NBYTES + run_start * blocksize,
+                       stop - run_start * blocksize)
+    elif typesize == 0 or blocksize % typesize != 0 or nbytes % typesize != 0:
+        ret = ERR_HEADER   # blosc_getitem counts in typesize units: blocks must align
+    else:
+        ret = _decode_blocks(fd, frame, frame_nbytes, dst, blocksize, nblocks, nbytes,
+                             typesize, is_needed)
+    free(is_needed)
+    return ret
+
+
+cdef int decode_blosc_items_from_fd(int fd, size_t file_nbytes, unsigned char* frame_buf,
+                                    void* dst_chunk, size_t dst_nbytes,
+                                    const int64_t* item_byte_offsets, Py_ssize_t n_items,
+                                    Py_ssize_t itemsize) noexcept nogil:
+    if fd < 0:
+        return ERR_IO
+    return _decode_items(fd, frame_buf, file_nbytes, dst_chunk, dst_nbytes,
+                         item_byte_offsets, n_items, itemsize)
+
+
+cdef int decode_blosc_items(const unsigned char* src, size_t src_nbytes, void* dst_chunk,
+                            size_t dst_nbytes, const int64_t* item_byte_offsets,
+                            Py_ssize_t n_items, Py_ssize_t itemsize) noexcept nogil:
+    # fd = -1: nothing is read, so the const frame is never written through this cast.
+    return _decode_items(-1, <unsigned char*>src, src_nbytes, dst_chunk, dst_nbytes,
+                         item_byte_offsets, n_items, itemsize)
+
+
+# ---------------------------------------------------------------------------------------
+# Python wrappers (GIL held for checks, released around the C calls)
+# ---------------------------------------------------------------------------------------
+
+_MESSAGES = {
+    ERR_HEADER: "not a valid blosc frame, or its header disagrees with the stored length",
+    ERR_SIZE: "sizes disagree (frame nbytes vs destination, capacity, or an item offset "
+              "outside the chunk)",
+    ERR_DECOMPRESS: "c-blosc reported an error (corrupt data or unsupported codec)",
+    ERR_IO: "reading the chunk file failed or the file is shorter than expected",
+    ERR_UNBOUND: "the c-blosc symbols are not bound",
+}
+
+
+cdef int _check(int code, str what) except -1:
+    if code < 0:
+        raise ValueError(f"{what}: {_MESSAGES.get(code, 'error')} (code {code})")
+    return 0
+
+
+def is_ready():
+    """True when the c-blosc symbols are bound (otherwise the wrappers use numcodecs)."""
+    return bool(_is_bound)
+
+
+def _force_unbound_for_tests(is_unbound=True):
+    """Switch the bound flag off (or back on, when binding succeeded); returns the old flag."""
+    global _is_bound
+    previous = bool(_is_bound)
+    _is_bound = 0 if is_unbound else _has_symbols
+    return previous
+
+
+cdef object _byte_view(object arr, bint is_writeable):
+    # A flat uint8 view of a C- or F-contiguous array's memory (the layout blosc sees).
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected a numpy.ndarray, found {type(arr).__name__}")
+    if arr.dtype.hasobject:
+        raise TypeError(f"expected a fixed-size dtype, found {arr.dtype} (holds objects)")
+    if is_writeable and not arr.flags.writeable:
+        raise ValueError("destination array is read-only")
+    if arr.flags.c_contiguous:
+        flat = arr.reshape(-1)
+    elif arr.flags.f_contiguous:
+        flat = arr.T.reshape(-1)
+    else:
+        raise ValueError("expected a contiguous array (C or F order), found a strided one")
+    return flat.view(np.uint8)
+
+
+cdef unsigned char _EMPTY[1]
+
+
+cdef inline unsigned char* _ptr(unsigned char[::1] view) noexcept:
+    return &view[0] if view.shape[0] else _EMPTY
+
+
+cdef inline const unsigned char* _cptr(const unsigned char[::1] view) noexcept:
+    return &view[0] if view.shape[0] else _EMPTY
+
+
+def frame_info(src):
+    """Header fields of a blosc frame: dict(nbytes, cbytes, blocksize, typesize, flags)."""
+    cdef const unsigned char[::1] frame = memoryview(src).cast("B")
+    if frame.shape[0] < _HEADER_NBYTES:
+        raise ValueError(f"a blosc frame has a 16-byte header, found {frame.shape[0]} bytes")
+    return dict(nbytes=_le32(&frame[4]), cbytes=_le32(&frame[12]),
+                blocksize=_le32(&frame[8]), typesize=frame[3], flags=frame[2])
+
+
+def decode_into(src, dst, int nthreads=1):
+    """Decode the whole frame ``src`` into ``dst`` (writeable, contiguous, same nbytes)."""
+    cdef const unsigned char[::1] frame = memoryview(src).cast("B")
+    cdef unsigned char[::1] out = _byte_view(dst, True)
+    cdef int code
+    cdef const unsigned char* src_ptr = _cptr(frame)
+    cdef unsigned char* dst_ptr = _ptr(out)
+    if not _is_bound:
+        _fallback_decode(src, out)
+        return dst
+    with nogil:
+        code = decode_blosc(src_ptr, frame.shape[0], dst_ptr, out.shape[0], nthreads)
+    _check(code, "decode_into")
+    return dst
+
+
+def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int nthreads=1):
+    """Encode a contiguous array as ``numcodecs.Blosc(cname, clevel, shuffle, blocksize)``."""
+    cdef const unsigned char[::1] data = _byte_view(arr, False)
+    cdef bytes name
+    cdef Py_ssize_t cbytes
+    cdef size_t itemsize = arr.dtype.itemsize
+    if not _is_bound:
+        import numcodecs
+        return numcodecs.Blosc(cname, clevel, shuffle, blocksize).encode(arr)
+    if not 0 <= clevel <= 9 or shuffle not in (-1, 0, 1, 2) or blocksize < 0:
+        raise ValueError(f"expected clevel in 0..9, shuffle in -1..2 and blocksize >= 0, "
+                         f"found {clevel}, {shuffle}, {blocksize}")
+    import numcodecs.blosc
+    if cname not in numcodecs.blosc.list_compressors():
+        raise ValueError(f"compressor not supported: {cname!r}")
+    name = cname.encode("ascii")
+    out = np.empty(data.shape[0] + _HEADER_NBYTES, dtype=np.uint8)
+    cdef unsigned char[::1] dst = out
+    cdef const char* cname_ptr = name
+    cdef const unsigned char* src_ptr = _cptr(data)
+    with nogil:
+        cbytes = encode_blosc(src_ptr, data.shape[0], itemsize, &dst[0], dst.shape[0],
+                              clevel, shuffle, cname_ptr, blocksize, nthreads)
+    _check(<int>cbytes if cbytes < 0 else 0, "encode")
+    return out[:cbytes].tobytes()
+
+
+cdef object _offsets_array(item_byte_offsets):
+    return np.ascontiguousarray(item_byte_offsets, dtype=np.int64).reshape(-1)
+
+
+def decode_items(src, dst, item_byte_offsets):
+    """Decode only the blocks of frame ``src`` holding the items at these byte offsets."""
+    cdef const unsigned char[::1] frame = memoryview(src).cast("B")
+    cdef unsigned char[::1] out = _byte_view(dst, True)
+    cdef const int64_t[::1] offsets = _offsets_array(item_byte_offsets)
+    cdef Py_ssize_t itemsize = dst.dtype.itemsize
+    cdef int code
+    cdef const int64_t* offsets_ptr = &offsets[0] if offsets.shape[0] else NULL
+    cdef const unsigned char* src_ptr = _cptr(frame)
+    cdef unsigned char* dst_ptr = _ptr(out)
+    if not _is_bound:
+        _fallback_decode_items(bytes(src), out, offsets, itemsize)
+        return dst
+    with nogil:
+        code = decode_blosc_items(src_ptr, frame.shape[0], dst_ptr, out.shape[0],
+                                  offsets_ptr, offsets.shape[0], itemsize)
+    _check(code, "decode_items")
+    return dst
+
+
+def decode_items_from_file(path, dst, item_byte_offsets):
+    """Like ``decode_items`` but reads only the needed parts of the chunk file at ``path``."""
+    cdef unsigned char[::1] out = _byte_view(dst, True)
+    cdef const int64_t[::1] offsets = _offsets_array(item_byte_offsets)
+    cdef Py_ssize_t itemsize = dst.dtype.itemsize
+    cdef const int64_t* offsets_ptr = &offsets[0] if offsets.shape[0] else NULL
+    cdef unsigned char[::1] frame_buf
+    cdef int code, fd
+    cdef size_t file_nbytes
+    cdef unsigned char* dst_ptr = _ptr(out)
+    if not _is_bound:
+        with open(path, "rb") as file:
+            _fallback_decode_items(file.read(), out, offsets, itemsize)
+        return dst
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        file_nbytes = os.fstat(fd).st_size
+        # Uninitialised on purpose: only the header, the table and needed blocks are read.
+        frame_buf = np.empty(max(file_nbytes, 1), dtype=np.uint8)
+        with nogil:
+            code = decode_blosc_items_from_fd(fd, file_nbytes, &frame_buf[0], dst_ptr,
+                                              out.shape[0], offsets_ptr, offsets.shape[0],
+                                              itemsize)
+    finally:
+        os.close(fd)
+    _check(code, "decode_items_from_file")
+    return dst
+
+
+cdef _fallback_decode(src, unsigned char[::1] out):
+    # numcodecs' Python API, used only when the symbols are not bound.
+    import numcodecs.blosc
+    try:
+        numcodecs.blosc.decompress(src, np.asarray(out))
+    except RuntimeError as error:
+        raise ValueError(f"decode_into: {error}") from error
+
+
+cdef _fallback_decode_items(bytes src, unsigned char[::1] out, const int64_t[::1] offsets,
+                            Py_ssize_t itemsize):
+    # Decode the whole frame, then copy only the blocks holding the items, so the caller
+    # sees the same bytes touched as with the bound path.
+    info = frame_info(src)
+    if info["nbytes"] != out.shape[0]:
+        raise ValueError(f"decode_items: frame holds {info['nbytes']} bytes, destination "
+                         f"has {out.shape[0]}")
+    whole = np.empty(out.shape[0], dtype=np.uint8)
+    _fallback_decode(src, whole)
+    values = np.asarray(offsets)
+    if values.size and (values.min() < 0 or values.max() + itemsize > out.shape[0]):
+        raise ValueError("decode_items: an item offset lies outside the chunk")
+    blocksize = max(int(info["blocksize"]), 1)
+    dst = np.asarray(out)
+    for b in np.unique(np.concatenate([values // blocksize,
+                                       (values + itemsize - 1) // blocksize])):
+        dst[b * blocksize:(b + 1) * blocksize] = whole[b * blocksize:(b + 1) * blocksize]
