@@ -466,7 +466,13 @@ def decode_items_from_file(path, dst, item_byte_offsets):
 
 cdef _fallback_decode(src, unsigned char[::1] out):
     # numcodecs' Python API, used only when the symbols are not bound.
+    # numcodecs trusts the header's cbytes, so the stored length is checked here first.
     import numcodecs.blosc
+    info = frame_info(src)
+    if info["cbytes"] != memoryview(src).nbytes or info["nbytes"] != out.shape[0]:
+        raise ValueError(f"decode_into: frame header says {info['cbytes']} stored / "
+                         f"{info['nbytes']} decoded bytes, found {memoryview(src).nbytes} / "
+                         f"{out.shape[0]}")
     try:
         numcodecs.blosc.decompress(src, np.asarray(out))
     except RuntimeError as error:
