@@ -24,6 +24,8 @@ IS_DEBUG = os.environ.get("ZARR_FAST_CYTHON_DEBUG", "") not in ("", "0")
 EXTENSIONS = [
     ("zarr_fast._chunkcopy", ["zarr_fast/_chunkcopy.pyx"]),
     ("zarr_fast._indexing", ["zarr_fast/_indexing.pyx"]),
+    ("zarr_fast._blosc", ["zarr_fast/_blosc.pyx"]),
+    ("zarr_fast._chunkio", ["zarr_fast/_chunkio.pyx"]),
 ]
 
 DIRECTIVES = {

@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from . import _chunkcopy, _indexing
+from . import _chunkcopy, _indexing, chunkio
 from .attrs import Attributes
 from .codecs.pipeline import CodecPipeline
 from .context import Context
@@ -76,34 +76,58 @@ def _has_nonnegative_strides(a):
     return all(s >= 0 for s in a.strides)
 
 
-class _AxisTable:
-    """Per-axis, per-chunk index slices of an orthogonal plan, precomputed once per call.
+def _whole_flags(bounds, local, out, chunk_len):
+    """Per chunk along one axis: its full length is selected, in order, onto a run of ``out``."""
+    counts = np.diff(bounds)
+    if len(local) == 0:
+        return np.zeros(len(counts), dtype=np.uint8)
+    first = bounds[:-1]
+    last = np.maximum(bounds[1:] - 1, first)
+    is_step = (np.diff(local) == 1) & (np.diff(out) == 1)
+    breaks = np.concatenate(([0], np.cumsum(~is_step)))
+    within = breaks[last] - breaks[first]
+    starts_at_zero = local[np.minimum(first, len(local) - 1)] == 0
+    return ((counts == chunk_len) & (within == 0) & starts_at_zero).astype(np.uint8)
 
-    For axis ``d`` and the ``k``-th chunk along it: ``local[d][k]`` (chunk-local indices),
-    ``out[d][k]`` (positions in the selection), and ``is_whole[d][k]``: the chunk's full
-    length is selected in order, so the chunk maps onto a box of the output.
+
+class _AxisTable:
+    """Per-axis, per-chunk views of an orthogonal plan, computed once per call.
+
+    ``whole[d]`` (uint8 per chunk along axis ``d``): that chunk's full length is selected in
+    order, so the chunk maps onto a box of the output. ``local[d][k]`` / ``out[d][k]``
+    (chunk-local indices and output positions of the ``k``-th chunk) are built on first use,
+    for the Python path only.
     """
 
     def __init__(self, selection, chunks):
-        self.local, self.out, self.is_whole = [], [], []
-        for (chunk_ix, bounds, local, out), chunk_len in zip(selection.dim_plans, chunks):
-            starts, stops = bounds[:-1], bounds[1:]
-            locals_d = [local[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
-            outs_d = [out[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
-            whole_d = []
-            for lk, ok in zip(locals_d, outs_d):
-                n = len(lk)
-                whole_d.append(
-                    n == chunk_len
-                    and lk[0] == 0
-                    and lk[-1] == n - 1
-                    and ok[-1] - ok[0] == n - 1
-                    and bool(np.all(np.diff(lk) == 1))
-                    and bool(np.all(np.diff(ok) == 1))
-                )
-            self.local.append(locals_d)
-            self.out.append(outs_d)
-            self.is_whole.append(whole_d)
+        self._plans = selection.dim_plans
+        self.whole = [
+            _whole_flags(bounds, local, out, chunk_len)
+            for (_, bounds, local, out), chunk_len in zip(selection.dim_plans, chunks)
+        ]
+        self._local = self._out = None
+
+    def _split(self):
+        self._local, self._out = [], []
+        for _, bounds, local, out in self._plans:
+            edges = bounds.tolist()
+            self._local.append([local[a:b] for a, b in zip(edges[:-1], edges[1:])])
+            self._out.append([out[a:b] for a, b in zip(edges[:-1], edges[1:])])
+
+    @property
+    def local(self):
+        if self._local is None:
+            self._split()
+        return self._local
+
+    @property
+    def out(self):
+        if self._out is None:
+            self._split()
+        return self._out
+
+    def is_whole(self, positions):
+        return all(self.whole[d][k] for d, k in enumerate(positions))
 
 
 class Array:
@@ -612,40 +636,45 @@ class Array:
 
     # ------------------------------------------------------------------------ orthogonal read
 
+    def _orthogonal_chunks(self, plan):
+        """``(positions, keys)``: every chunk of ``plan`` in C order, as per-axis plan
+        positions (int64 ``(nchunks, ndim)``) and store keys."""
+        counts = [len(dim_plan[0]) for dim_plan in plan.dim_plans]
+        grids = np.meshgrid(*[np.arange(n, dtype=np.int64) for n in counts], indexing="ij")
+        positions = np.ascontiguousarray(np.stack([g.reshape(-1) for g in grids], axis=1))
+        axis_names = [[str(c) for c in dim_plan[0].tolist()] for dim_plan in plan.dim_plans]
+        sep, prefix = self._dimension_separator, self._key_prefix
+        keys = [prefix + sep.join(parts) for parts in itertools.product(*axis_names)]
+        return positions, keys
+
     def _read_orthogonal(self, plan, out, fields):
         full_out = np.expand_dims(out, plan.drop_axes) if plan.drop_axes else out
         table = _AxisTable(plan, self._chunks)
-        chunk_list = list(plan.iter_chunks())
-        keys = [self._chunk_key(coords) for coords, _ in chunk_list]
-        cdatas = self._fetch(keys)
-        use_kernel = self._is_kernel_path(fields, out)
-        out_strides = full_out.strides
-        if use_kernel:
-            src_offsets = [[lk * stride for lk in table.local[d]] for d, stride in enumerate(self._chunk_strides)]
-            dst_offsets = [[ok * stride for ok in table.out[d]] for d, stride in enumerate(out_strides)]
-            fill = self._fill_scalar() if self._fill_value is not None else None
-        for (coords, positions), key in zip(chunk_list, keys):
-            cdata = cdatas.get(key)
-            if not use_kernel:
-                self._read_chunk_numpy(cdata, key, full_out, table, positions, fields)
-                continue
-            srcs = [src_offsets[d][k] for d, k in enumerate(positions)]
-            dsts = [dst_offsets[d][k] for d, k in enumerate(positions)]
-            if cdata is None:
-                if fill is not None:
-                    _chunkcopy.copy_orthogonal(fill, full_out, [np.zeros_like(s) for s in srcs], dsts)
-                continue
-            if self._pipeline.can_decode_into and all(table.is_whole[d][k] for d, k in enumerate(positions)):
-                region = full_out[
-                    tuple(slice(int(table.out[d][k][0]), int(table.out[d][k][0]) + n)
-                          for d, (k, n) in enumerate(zip(positions, self._chunks)))
-                ]
-                is_contiguous = region.flags.c_contiguous if self._order == "C" else region.flags.f_contiguous
-                if is_contiguous and region.flags.writeable:
-                    self._pipeline.decode_into(cdata, region, key)
-                    continue
-            chunk = self._pipeline.decode(cdata, key)
-            _chunkcopy.copy_orthogonal(chunk, full_out, srcs, dsts)
+        positions, keys = self._orthogonal_chunks(plan)
+        if chunkio.is_compiled_path(self, fields, full_out):
+            chunkio.read_orthogonal(self, plan, full_out, keys, positions, table)
+            return
+        rows = positions.tolist()
+        if not self._is_kernel_path(fields, out):
+            # object dtypes and field selections: NumPy does the copies, one chunk at a time
+            cdatas = self._fetch(keys)
+            for row, key in zip(rows, keys):
+                self._read_chunk_numpy(cdatas.get(key), key, full_out, table, row, fields)
+            return
+        chunk_strides, out_strides = self._chunk_strides, full_out.strides
+        fill = self._fill_scalar() if self._fill_value is not None else None
+
+        def copy_chunk(i, chunk):
+            row = rows[i]
+            srcs = [table.local[d][k] * chunk_strides[d] for d, k in enumerate(row)]
+            dsts = [table.out[d][k] * out_strides[d] for d, k in enumerate(row)]
+            if chunk is not None:
+                _chunkcopy.copy_orthogonal(chunk, full_out, srcs, dsts)
+            elif fill is not None:
+                _chunkcopy.copy_orthogonal(fill, full_out, [np.zeros_like(x) for x in srcs], dsts)
+
+        table.local  # split the tables before the workers share them
+        chunkio.decode_in_workers(self, keys, copy_chunk)
 
     def _read_chunk_numpy(self, cdata, key, full_out, table, positions, fields):
         out_index = np.ix_(*[table.out[d][k] for d, k in enumerate(positions)])
@@ -671,24 +700,28 @@ class Array:
 
     def _read_points(self, plan, out, fields):
         keys = [self._chunk_key(tuple(c)) for c in plan.chunk_coords.tolist()]
-        cdatas = self._fetch(keys)
         bounds = plan.bounds.tolist()
-        chunk_offsets = self._point_offsets(plan)
-        use_kernel = self._is_kernel_path(fields, out)
-        if use_kernel:
+        if self._is_kernel_path(fields, out):
+            chunk_offsets = self._point_offsets(plan)
+            if chunkio.is_compiled_path(self, fields, out):
+                chunkio.read_points(self, plan, out, keys, chunk_offsets)
+                return
             out_offsets = plan.order * out.strides[0]
             fill = self._fill_scalar() if self._fill_value is not None else None
+
+            def copy_chunk(k, chunk):
+                a, b = bounds[k], bounds[k + 1]
+                if chunk is not None:
+                    _chunkcopy.copy_points(chunk, out, chunk_offsets[a:b], out_offsets[a:b])
+                elif fill is not None:
+                    _chunkcopy.copy_points(fill, out, np.zeros(b - a, dtype=np.int64), out_offsets[a:b])
+
+            chunkio.decode_in_workers(self, keys, copy_chunk)
+            return
+        cdatas = self._fetch(keys)
         for k, key in enumerate(keys):
             a, b = bounds[k], bounds[k + 1]
             cdata = cdatas.get(key)
-            if use_kernel:
-                if cdata is None:
-                    if fill is not None:
-                        _chunkcopy.copy_points(fill, out, np.zeros(b - a, dtype=np.int64), out_offsets[a:b])
-                    continue
-                chunk = self._pipeline.decode(cdata, key)
-                _chunkcopy.copy_points(chunk, out, chunk_offsets[a:b], out_offsets[a:b])
-                continue
             points = plan.order[a:b]
             if cdata is None:
                 if self._fill_value is not None:
@@ -856,7 +889,7 @@ class Array:
             value_full = np.expand_dims(value, plan.drop_axes) if plan.drop_axes else value
         is_total = [
             all(
-                table.is_whole[d][k] or self._covers_chunk(table.local[d][k], self._chunks[d])
+                table.whole[d][k] or self._covers_chunk(table.local[d][k], self._chunks[d])
                 for d, k in enumerate(positions)
             )
             for _, positions in chunk_list

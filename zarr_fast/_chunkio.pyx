@@ -1,0 +1,429 @@
+# cython: language_level=3, wraparound=False, cdivision=True, embedsignature=True
+# boundscheck and initializedcheck come from setup.py's directives.
+"""A batch of chunks, fetched, decoded and scattered into the output without the GIL.
+
+``read_orthogonal`` serves an orthogonal plan (basic, orthogonal and block selections) and
+``read_points`` a coordinate plan, each for one contiguous range of the plan's chunks, so a
+caller runs one call per worker thread and touches no Python object per chunk. Sources are
+chunk files (opened, sized and read here) or in-memory encoded chunks; chunks are raw bytes
+(no compressor) or blosc frames (through ``_blosc``). Anything else takes the Python path.
+
+Callers guarantee: the offset tables and bounds come from one plan, already multiplied by
+the chunk's and the output's byte strides. The def wrappers check every table against the
+chunk size and the output's extent before the loop; everything read from a file or frame
+is validated by ``_blosc`` or by a size check before use. A chunk that fails stops the
+batch and is reported as ``(chunk index, code, errno)``; absent chunks read as the fill.
+"""
+import numpy as np
+
+cimport numpy as cnp
+from libc.errno cimport EINTR, ENOENT, ENOTDIR, errno
+from libc.stdint cimport uint8_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy
+from posix.fcntl cimport O_RDONLY, open
+from posix.stat cimport fstat, struct_stat
+from posix.unistd cimport close, read
+
+from zarr_fast._blosc cimport (
+    ERR_IO,
+    ERR_SIZE,
+    blosc_ready,
+    decode_blosc,
+    decode_blosc_items,
+    decode_blosc_items_from_fd,
+)
+from zarr_fast._chunkcopy cimport copy_items, copy_outer_product
+from zarr_fast._types cimport offset_t
+
+cnp.import_array()
+
+CODEC_RAW = 0
+CODEC_BLOSC = 1
+
+cdef enum:
+    IS_MISSING = 1           # not an error: the chunk is absent and reads as the fill value
+    MAX_AXES = 64
+    # a chunk of which at most this many items are selected, and at most 1/16 of its
+    # bytes, decodes only the blosc blocks holding them
+    SPARSE_MAX_ITEMS = 4096
+
+# error codes, as the Python side names them
+ERROR_NAMES = {-1: "not a valid blosc frame", -2: "size mismatch", -3: "decompression failed",
+               -4: "I/O error", -5: "blosc unavailable"}
+
+
+def is_ready():
+    """True when the compiled path can decode blosc frames (raw chunks always work)."""
+    return blosc_ready() != 0
+
+
+cdef struct Scratch:
+    # per-call buffers, reused across the batch so fresh pages are faulted in once
+    char* chunk              # one decoded chunk
+    unsigned char* file      # one encoded chunk read from a file
+    size_t file_capacity
+    offset_t* items          # item byte offsets of a sparse orthogonal selection
+
+
+cdef struct Source:
+    const char* path                 # a chunk file, or NULL
+    const unsigned char* frame       # an in-memory encoded chunk, or NULL
+    size_t frame_nbytes
+
+
+cdef int _reserve_file(Scratch* s, size_t n) noexcept nogil:
+    cdef unsigned char* p
+    if n <= s.file_capacity:
+        return 0
+    p = <unsigned char*>realloc(s.file, n)
+    if p == NULL:
+        return ERR_IO
+    s.file = p
+    s.file_capacity = n
+    return 0
+
+
+cdef int _open_chunk(const char* path, size_t* file_nbytes, int* err_no) noexcept nogil:
+    # An open descriptor (>= 0), or -IS_MISSING / ERR_IO (negative) with err_no set.
+    cdef int fd = open(path, O_RDONLY)
+    cdef struct_stat st
+    if fd < 0:
+        err_no[0] = errno
+        return -IS_MISSING if errno == ENOENT or errno == ENOTDIR else ERR_IO
+    if fstat(fd, &st) != 0:
+        err_no[0] = errno
+        close(fd)
+        return ERR_IO
+    file_nbytes[0] = <size_t>st.st_size
+    return fd
+
+
+cdef int _read_all(int fd, unsigned char* buf, size_t nbytes, int* err_no) noexcept nogil:
+    cdef size_t done = 0
+    cdef Py_ssize_t got
+    while done < nbytes:
+        got = read(fd, buf + done, nbytes - done)
+        if got < 0:
+            if errno == EINTR:
+                continue
+            err_no[0] = errno
+            return ERR_IO
+        if got == 0:
+            return ERR_SIZE      # the file shrank while we read it
+        done += got
+    return 0
+
+
+cdef int _decode_frame(const unsigned char* frame, size_t frame_nbytes, char* dst,
+                       size_t chunk_nbytes, int codec, int codec_threads) noexcept nogil:
+    if codec == 0:
+        if frame_nbytes != chunk_nbytes:
+            return ERR_SIZE
+        memcpy(dst, frame, chunk_nbytes)
+        return 0
+    return decode_blosc(frame, frame_nbytes, dst, chunk_nbytes, codec_threads)
+
+
+cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, int codec,
+                     int codec_threads, const offset_t* items, Py_ssize_t nitems,
+                     Py_ssize_t itemsize, int* err_no) noexcept nogil:
+    # Decode one chunk into dst. With items (sparse), only the items at those byte offsets
+    # need to come out right, so only the blosc blocks holding them are read and decoded.
+    # Returns 0, IS_MISSING, or a negative error code.
+    cdef size_t file_nbytes = 0
+    cdef int fd, rc
+    if src.path != NULL:
+        fd = _open_chunk(src.path, &file_nbytes, err_no)
+        if fd < 0:
+            return IS_MISSING if fd == -IS_MISSING else fd
+        rc = _reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
+        if rc == 0 and items != NULL and codec == 1:
+            rc = decode_blosc_items_from_fd(fd, file_nbytes, s.file, dst, chunk_nbytes,
+                                            items, nitems, itemsize)
+            close(fd)
+            return rc
+        if rc == 0:
+            rc = _read_all(fd, s.file, file_nbytes, err_no)
+        close(fd)
+        if rc != 0:
+            return rc
+        return _decode_frame(s.file, file_nbytes, dst, chunk_nbytes, codec, codec_threads)
+    if src.frame == NULL:
+        return IS_MISSING
+    if items != NULL and codec == 1:
+        return decode_blosc_items(src.frame, src.frame_nbytes, dst, chunk_nbytes, items,
+                                  nitems, itemsize)
+    return _decode_frame(src.frame, src.frame_nbytes, dst, chunk_nbytes, codec, codec_threads)
+
+
+cdef void _outer_items(int naxes, const offset_t** offsets, const offset_t* lengths,
+                       offset_t* items) noexcept nogil:
+    # Enumerate the outer product of per-axis byte offsets (every lengths[d] >= 1).
+    cdef offset_t counters[MAX_AXES]
+    cdef Py_ssize_t n = 0
+    cdef offset_t total
+    cdef int d
+    for d in range(naxes):
+        counters[d] = 0
+    while True:
+        total = 0
+        for d in range(naxes):
+            total += offsets[d][counters[d]]
+        items[n] = total
+        n += 1
+        d = naxes - 1
+        while d >= 0:
+            counters[d] += 1
+            if counters[d] < lengths[d]:
+                break
+            counters[d] = 0
+            d -= 1
+        if d < 0:
+            return
+
+
+cdef class _Batch:
+    """Sources and scratch of one call, acquired with the GIL and used without it."""
+    cdef Source* sources
+    cdef Scratch scratch
+    cdef Py_ssize_t count
+    cdef list keep
+
+    def __cinit__(self, list sources, bint from_files, Py_ssize_t start, Py_ssize_t stop,
+                  Py_ssize_t chunk_nbytes):
+        cdef Py_ssize_t i
+        cdef const unsigned char[::1] view
+        self.count = stop - start
+        self.keep = []
+        self.sources = <Source*>calloc(self.count + 1, sizeof(Source))
+        self.scratch.chunk = <char*>malloc(chunk_nbytes if chunk_nbytes > 0 else 1)
+        self.scratch.items = <offset_t*>malloc(sizeof(offset_t) * SPARSE_MAX_ITEMS)
+        if self.sources == NULL or self.scratch.chunk == NULL or self.scratch.items == NULL:
+            raise MemoryError()
+        for i in range(self.count):
+            src = sources[start + i]
+            if src is None:
+                continue
+            if from_files:
+                if not isinstance(src, bytes):
+                    raise TypeError(f"chunk paths must be bytes, found {type(src)!r}")
+                self.keep.append(src)
+                self.sources[i].path = <const char*>(<bytes>src)
+            else:
+                view = memoryview(src).cast("B")
+                self.keep.append(view)
+                self.sources[i].frame_nbytes = view.shape[0]
+                self.sources[i].frame = &view[0] if view.shape[0] else <const unsigned char*>b""
+
+    def __dealloc__(self):
+        free(self.sources)
+        free(self.scratch.chunk)
+        free(self.scratch.file)
+        free(self.scratch.items)
+
+
+cdef Py_ssize_t _out_extent(cnp.ndarray out) except -1:
+    cdef Py_ssize_t extent = out.itemsize
+    cdef int d
+    if not cnp.PyArray_ISWRITEABLE(out):
+        raise ValueError("out must be writeable")
+    for d in range(out.ndim):
+        if out.strides[d] < 0:
+            raise ValueError("out must have non-negative strides")
+        if out.shape[d] == 0:
+            return 0
+        extent += (out.shape[d] - 1) * out.strides[d]
+    return extent
+
+
+cdef object _fill_item(object fill, Py_ssize_t itemsize):
+    if fill is None:
+        return None
+    fill = np.ascontiguousarray(fill)
+    if fill.itemsize != itemsize:
+        raise ValueError(f"fill item has {fill.itemsize} bytes, expected {itemsize}")
+    return fill
+
+
+def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positions,
+                    list bounds, list src_offsets, list dst_offsets, list whole,
+                    cnp.ndarray out, object fill, int codec, Py_ssize_t chunk_nbytes,
+                    bint direct_ok, int codec_threads, Py_ssize_t start, Py_ssize_t stop):
+    """Decode chunks ``start:stop`` of an orthogonal plan into ``out``; return error records.
+
+    ``sources[i]`` is a chunk file path (bytes, with ``from_files``), an encoded chunk
+    (buffer) or None (absent). ``positions[i, d]`` is chunk i's index k into axis d's
+    tables: ``bounds[d]`` (the k-th chunk's entries are ``bounds[d][k]:bounds[d][k+1]``),
+    byte offsets ``src_offsets[d]`` (in the chunk) and ``dst_offsets[d]`` (in ``out``), and
+    ``whole[d][k]`` (that chunk is selected whole and in order). With ``direct_ok``, a chunk
+    selected whole decodes straight into ``out`` (its region has the chunk's layout).
+
+    Checks: one table per axis, consistent lengths, offsets inside the chunk and ``out``,
+    positions in range, ``out`` writeable with non-negative strides, blosc available.
+    Returns a list of ``(index, code, errno)``; empty when every chunk went well.
+    """
+    cdef int naxes = positions.shape[1], d, rc = 0, err_no = 0
+    cdef Py_ssize_t i, k, m = positions.shape[0], itemsize = out.itemsize
+    cdef const offset_t* src_tab[MAX_AXES]
+    cdef const offset_t* dst_tab[MAX_AXES]
+    cdef const offset_t* bound_tab[MAX_AXES]
+    cdef const uint8_t* whole_tab[MAX_AXES]
+    cdef const offset_t* src_ptrs[MAX_AXES]
+    cdef const offset_t* dst_ptrs[MAX_AXES]
+    cdef const offset_t* zero_ptrs[MAX_AXES]
+    cdef offset_t lengths[MAX_AXES]
+    cdef offset_t first, nitems, dst_base, src_reach = 0, dst_reach = 0, longest = 1
+    cdef bint is_whole
+    cdef Py_ssize_t out_extent = _out_extent(out)
+    cdef char* out_data = <char*>cnp.PyArray_DATA(out)
+    cdef const offset_t[::1] view
+    cdef const uint8_t[::1] wview
+    cdef const char* fill_data = NULL
+
+    if naxes < 1 or naxes > MAX_AXES or not (
+            len(bounds) == len(src_offsets) == len(dst_offsets) == len(whole) == naxes):
+        raise ValueError(f"expected one table per axis for {naxes} axes")
+    if not (0 <= start <= stop <= m) or len(sources) != m:
+        raise ValueError(f"bad chunk range {start}:{stop} for {m} chunks")
+    if codec == CODEC_BLOSC and not blosc_ready():
+        raise RuntimeError("blosc is not available to the compiled chunk path")
+    fill = _fill_item(fill, itemsize)
+    if fill is not None:
+        fill_data = <const char*>cnp.PyArray_DATA(fill)
+    tables = []
+    for d in range(naxes):
+        b = np.ascontiguousarray(bounds[d], dtype=np.int64)
+        s = np.ascontiguousarray(src_offsets[d], dtype=np.int64)
+        t = np.ascontiguousarray(dst_offsets[d], dtype=np.int64)
+        w = np.ascontiguousarray(whole[d], dtype=np.uint8)
+        n = s.shape[0]
+        if (t.shape[0] != n or b.shape[0] < 2 or b[0] != 0 or b[b.shape[0] - 1] != n
+                or w.shape[0] != b.shape[0] - 1 or np.any(np.diff(b) < 0)):
+            raise ValueError(f"inconsistent plan tables for axis {d}")
+        if n == 0:
+            return []
+        if s.min() < 0 or t.min() < 0:
+            raise ValueError(f"negative byte offset on axis {d}")
+        src_reach += s.max()
+        dst_reach += t.max()
+        longest = max(longest, n)
+        tables += [b, s, t, w]
+        view = b
+        bound_tab[d] = &view[0]
+        view = s
+        src_tab[d] = &view[0]
+        view = t
+        dst_tab[d] = &view[0]
+        wview = w
+        whole_tab[d] = &wview[0]
+        for k in range(start, stop):
+            if positions[k, d] < 0 or positions[k, d] >= b.shape[0] - 1:
+                raise ValueError(f"chunk {k} has position {positions[k, d]} outside axis {d}")
+    if src_reach + itemsize > chunk_nbytes or dst_reach + itemsize > out_extent:
+        raise ValueError("plan offsets reach outside the chunk or the output")
+    zeros = np.zeros(longest, dtype=np.int64)
+    view = zeros
+    for d in range(naxes):
+        zero_ptrs[d] = &view[0]
+    batch = _Batch(sources, from_files, start, stop, chunk_nbytes)
+    cdef _Batch b_ = <_Batch>batch
+    with nogil:
+        for i in range(start, stop):
+            is_whole = direct_ok
+            nitems = 1
+            dst_base = 0
+            for d in range(naxes):
+                first = bound_tab[d][positions[i, d]]
+                lengths[d] = bound_tab[d][positions[i, d] + 1] - first
+                src_ptrs[d] = src_tab[d] + first
+                dst_ptrs[d] = dst_tab[d] + first
+                nitems *= lengths[d]
+                is_whole = is_whole and whole_tab[d][positions[i, d]] != 0
+                if lengths[d] > 0:
+                    dst_base += dst_ptrs[d][0]
+            if nitems == 0:
+                continue
+            if is_whole:
+                rc = _load_chunk(&b_.sources[i - start], &b_.scratch, out_data + dst_base,
+                                 chunk_nbytes, codec, codec_threads, NULL, 0, itemsize, &err_no)
+            elif codec == 1 and nitems <= SPARSE_MAX_ITEMS and nitems * itemsize * 16 <= chunk_nbytes:
+                _outer_items(naxes, src_ptrs, lengths, b_.scratch.items)
+                rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
+                                 codec, codec_threads, b_.scratch.items, nitems, itemsize, &err_no)
+            else:
+                rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
+                                 codec, codec_threads, NULL, 0, itemsize, &err_no)
+            if rc == IS_MISSING:
+                if fill_data != NULL:
+                    copy_outer_product(fill_data, out_data, naxes, zero_ptrs, dst_ptrs, lengths,
+                                       itemsize, True, -1)
+                rc = 0
+            elif rc == 0 and not is_whole:
+                copy_outer_product(b_.scratch.chunk, out_data, naxes, src_ptrs, dst_ptrs,
+                                   lengths, itemsize, False, -1)
+            if rc != 0:
+                break
+    return [(i, rc, err_no)] if rc != 0 else []
+
+
+def read_points(list sources, bint from_files, const offset_t[::1] bounds,
+                const offset_t[::1] src_offsets, const offset_t[::1] dst_offsets,
+                cnp.ndarray out, object fill, int codec, Py_ssize_t chunk_nbytes,
+                int codec_threads, Py_ssize_t start, Py_ssize_t stop):
+    """Decode chunks ``start:stop`` of a point plan and copy their points into ``out``.
+
+    Chunk i's points are entries ``bounds[i]:bounds[i+1]`` of ``src_offsets`` (byte offsets
+    in the chunk) and ``dst_offsets`` (byte offsets in ``out``). Sources as in
+    ``read_orthogonal``. Checks: table lengths, offsets inside the chunk and ``out``.
+    Returns a list of ``(index, code, errno)``.
+    """
+    cdef Py_ssize_t i, m = bounds.shape[0] - 1, itemsize = out.itemsize, n
+    cdef Py_ssize_t out_extent = _out_extent(out)
+    cdef char* out_data = <char*>cnp.PyArray_DATA(out)
+    cdef const char* fill_data = NULL
+    cdef offset_t first, count
+    cdef int rc = 0, err_no = 0
+    if m < 0 or not (0 <= start <= stop <= m) or len(sources) != m:
+        raise ValueError(f"bad chunk range {start}:{stop} for {m} chunks")
+    n = src_offsets.shape[0]
+    if dst_offsets.shape[0] != n or bounds[0] != 0 or bounds[m] != n:
+        raise ValueError("inconsistent point tables")
+    if codec == CODEC_BLOSC and not blosc_ready():
+        raise RuntimeError("blosc is not available to the compiled chunk path")
+    if n == 0:
+        return []
+    if np.any(np.diff(bounds) < 0):
+        raise ValueError("point bounds are not increasing")
+    if np.min(src_offsets) < 0 or np.min(dst_offsets) < 0 \
+            or np.max(src_offsets) + itemsize > chunk_nbytes or np.max(dst_offsets) + itemsize > out_extent:
+        raise ValueError("point offsets reach outside the chunk or the output")
+    fill = _fill_item(fill, itemsize)
+    if fill is not None:
+        fill_data = <const char*>cnp.PyArray_DATA(fill)
+    zeros = np.zeros(max(1, n), dtype=np.int64)
+    cdef const offset_t[::1] zero_view = zeros
+    batch = _Batch(sources, from_files, start, stop, chunk_nbytes)
+    cdef _Batch b_ = <_Batch>batch
+    with nogil:
+        for i in range(start, stop):
+            first = bounds[i]
+            count = bounds[i + 1] - first
+            if count == 0:
+                continue
+            if codec == 1 and count <= SPARSE_MAX_ITEMS and count * itemsize * 16 <= chunk_nbytes:
+                rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
+                                 codec, codec_threads, &src_offsets[first], count, itemsize, &err_no)
+            else:
+                rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
+                                 codec, codec_threads, NULL, 0, itemsize, &err_no)
+            if rc == IS_MISSING:
+                if fill_data != NULL:
+                    copy_items(fill_data, out_data, &zero_view[0], &dst_offsets[first], count, itemsize)
+                rc = 0
+            elif rc == 0:
+                copy_items(b_.scratch.chunk, out_data, &src_offsets[first], &dst_offsets[first],
+                           count, itemsize)
+            if rc != 0:
+                break
+    return [(i, rc, err_no)] if rc != 0 else []

@@ -1,0 +1,166 @@
+"""Drive a read over many chunks: sources, per-axis tables, threads, and errors.
+
+``read_orthogonal`` and ``read_points`` take a plan from ``indexing`` and fill ``out``.
+Two paths, chosen once per call by ``is_compiled_path``:
+
+* compiled: raw or blosc chunks without filters, a fixed-size dtype, and the chunk bytes
+  either in files of a directory store (opened and read by ``_chunkio`` itself) or in any
+  other store (fetched in one ``getitems`` batch). Each worker thread handles a contiguous
+  range of chunks in one call that never takes the GIL.
+* Python: any other codec chain; chunks are decoded by the ``CodecPipeline`` on the same
+  workers (numcodecs releases the GIL while it decompresses) and copied by ``_chunkcopy``.
+
+Errors from any chunk reach the caller naming the chunk key (``ChunkDecodeError``) or the
+file (``OSError``); the other workers stop at their next chunk.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import _chunkio, config
+from .errors import ChunkDecodeError
+from .parallel import Cancelled, run_ranges
+
+# below this many chunk bytes per worker, threads cost more than they save
+_MIN_BYTES_PER_RANGE = 1 << 20
+
+
+def _codec_kind(pipeline):
+    if pipeline.filters or pipeline.is_object:
+        return None
+    if pipeline.compressor is None:
+        return _chunkio.CODEC_RAW
+    if pipeline.compressor.codec_id == "blosc" and _chunkio.is_ready():
+        return _chunkio.CODEC_BLOSC
+    return None
+
+
+def _directory_of(store):
+    """The root folder when ``store`` keeps each key in a plain file we may read ourselves."""
+    from .storage import DirectoryStore
+
+    if not isinstance(store, DirectoryStore) or getattr(store, "normalize_keys", False):
+        return None
+    if type(store)._fromfile is not DirectoryStore._fromfile:
+        return None   # a subclass that transforms file contents
+    return os.fsencode(os.path.abspath(store.path))
+
+
+class ChunkSources:
+    """Where each chunk of a read comes from: file paths, fetched buffers, or None (absent)."""
+
+    def __init__(self, array, keys):
+        self.keys = keys
+        self.codec = _codec_kind(array._pipeline)
+        root = _directory_of(array.chunk_store) if self.codec is not None else None
+        self.from_files = root is not None
+        if self.from_files:
+            # keys are built from digits, separators and a validated path: safe as file names
+            self.items = [root + b"/" + os.fsencode(k) for k in keys]
+        else:
+            fetched = array._fetch(keys)
+            self.items = [fetched.get(k) for k in keys]
+
+    def describe_error(self, index, code, err_no):
+        key = self.keys[index]
+        if code == -4 and err_no:
+            path = os.fsdecode(self.items[index]) if self.from_files else key
+            return OSError(err_no, f"{os.strerror(err_no)} (chunk {key!r})", path)
+        reason = _chunkio.ERROR_NAMES.get(code, f"error {code}")
+        return ChunkDecodeError(key, reason)
+
+
+def is_compiled_path(array, fields, out):
+    """True when ``_chunkio`` can serve this read (see the module docstring)."""
+    return (
+        not fields
+        and not array._dtype.hasobject
+        and _codec_kind(array._pipeline) is not None
+        and isinstance(out, np.ndarray)
+        and all(s >= 0 for s in out.strides)
+    )
+
+
+def _nthreads_for(nbytes):
+    budget = config.get_threads()
+    return max(1, min(budget, nbytes // _MIN_BYTES_PER_RANGE or 1))
+
+
+def _raise_first(sources, results):
+    for errors in results:
+        for index, code, err_no in errors or ():
+            raise sources.describe_error(index, code, err_no)
+
+
+def read_orthogonal(array, plan, full_out, keys, positions, table):
+    """Fill ``full_out`` from the chunks of an orthogonal plan on the compiled path.
+
+    ``positions`` is ``(nchunks, ndim)`` int64 (each chunk's index into every axis's plan),
+    ``keys`` the matching chunk keys, ``table`` an ``_AxisTable``-like object with per-axis
+    ``whole`` flags.
+    """
+    sources = ChunkSources(array, keys)
+    chunk_strides, out_strides = array._chunk_strides, full_out.strides
+    bounds, src_offsets, dst_offsets = [], [], []
+    for d, (chunk_ix, dim_bounds, local, out) in enumerate(plan.dim_plans):
+        bounds.append(dim_bounds)
+        src_offsets.append(local * chunk_strides[d])
+        dst_offsets.append(out * out_strides[d])
+    # a whole chunk may decode into ``out`` when its region there has the chunk's layout
+    direct_ok = all(
+        n == 1 or out_strides[d] == chunk_strides[d] for d, n in enumerate(array._chunks)
+    )
+    fill = array._fill_scalar() if array._fill_value is not None else None
+    nchunks = len(keys)
+    nthreads = _nthreads_for(nchunks * array._pipeline.chunk_nbytes)
+    codec_threads = config.get_threads() if nchunks == 1 else 1
+
+    def task(start, stop, cancel):
+        return _chunkio.read_orthogonal(
+            sources.items, sources.from_files, positions, bounds, src_offsets, dst_offsets,
+            table.whole, full_out, fill, sources.codec, array._pipeline.chunk_nbytes,
+            direct_ok, codec_threads, start, stop,
+        )
+
+    _raise_first(sources, run_ranges(task, nchunks, nthreads))
+
+
+def read_points(array, plan, out, keys, chunk_offsets):
+    """Fill ``out`` (1-D) from the chunks of a point plan on the compiled path."""
+    sources = ChunkSources(array, keys)
+    dst_offsets = np.ascontiguousarray(plan.order * out.strides[0], dtype=np.int64)
+    fill = array._fill_scalar() if array._fill_value is not None else None
+    nchunks = len(keys)
+    nthreads = _nthreads_for(nchunks * array._pipeline.chunk_nbytes)
+    codec_threads = config.get_threads() if nchunks == 1 else 1
+
+    def task(start, stop, cancel):
+        return _chunkio.read_points(
+            sources.items, sources.from_files, plan.bounds, chunk_offsets, dst_offsets, out,
+            fill, sources.codec, array._pipeline.chunk_nbytes, codec_threads, start, stop,
+        )
+
+    _raise_first(sources, run_ranges(task, nchunks, nthreads))
+
+
+def decode_in_workers(array, keys, handle_chunk):
+    """Python path: fetch ``keys`` once, then ``handle_chunk(index, chunk_or_None)`` per chunk
+    on the pool (decoding releases the GIL in numcodecs; copies release it in ``_chunkcopy``).
+    """
+    fetched = array._fetch(keys)
+    pipeline = array._pipeline
+    total = len(keys) * pipeline.chunk_nbytes
+    nthreads = _nthreads_for(total)
+
+    def task(start, stop, cancel):
+        for i in range(start, stop):
+            if cancel.is_set():
+                raise Cancelled()
+            key = keys[i]
+            cdata = fetched.get(key)
+            handle_chunk(i, None if cdata is None else pipeline.decode(cdata, key))
+
+    run_ranges(task, len(keys), nthreads)
+

@@ -1,0 +1,84 @@
+"""Run a batch of independent work items on the shared pool within the thread budget.
+
+``run_ranges(task, nitems)`` splits ``range(nitems)`` into at most ``config.get_threads()``
+contiguous ranges and calls ``task(start, stop)`` for each, one range per worker, so the
+budget bounds concurrency. The first exception raised by any range is re-raised in the
+caller after every range has stopped (ranges share a ``cancel`` event that tasks may poll
+to stop early); results come back in range order.
+"""
+from __future__ import annotations
+
+import threading
+
+from . import config
+
+
+class Cancelled(Exception):
+    """Raised by a task that saw the batch's cancel event (never reaches the caller)."""
+
+
+def split(nitems, nparts):
+    """``nparts`` contiguous ``(start, stop)`` ranges covering ``range(nitems)``, sizes within one."""
+    nparts = max(1, min(nparts, nitems))
+    base, extra = divmod(nitems, nparts)
+    ranges, start = [], 0
+    for i in range(nparts):
+        stop = start + base + (1 if i < extra else 0)
+        ranges.append((start, stop))
+        start = stop
+    return ranges
+
+
+def run_ranges(task, nitems, nthreads=None, min_items_per_range=1):
+    """Call ``task(start, stop, cancel)`` over ``range(nitems)`` split across the budget.
+
+    Parameters
+    ----------
+    task : callable
+        ``task(start, stop, cancel) -> result``; ``cancel`` is a ``threading.Event`` set as
+        soon as another range failed, so long tasks can stop early.
+    nitems : int
+        Number of work items.
+    nthreads : int, optional
+        Budget to use (default: ``config.get_threads()``).
+    min_items_per_range : int, optional
+        Do not split finer than this (small batches run inline).
+
+    Returns
+    -------
+    list
+        The results of each range, in range order.
+    """
+    nthreads = config.get_threads() if nthreads is None else nthreads
+    nparts = min(nthreads, max(1, nitems // max(1, min_items_per_range)))
+    cancel = threading.Event()
+    if nparts <= 1 or nitems <= 1:
+        return [task(0, nitems, cancel)] if nitems else []
+    ranges = split(nitems, nparts)
+    pool = config.get_pool(nparts)
+
+    def guarded(start, stop):
+        try:
+            return task(start, stop, cancel)
+        except BaseException:
+            cancel.set()
+            raise
+
+    # the caller's thread runs the first range itself: one fewer hand-off, same budget
+    futures = [pool.submit(guarded, start, stop) for start, stop in ranges[1:]]
+    results, error = [None] * len(ranges), None
+    try:
+        results[0] = guarded(*ranges[0])
+    except BaseException as e:
+        error = e
+    for i, future in enumerate(futures, start=1):
+        try:
+            results[i] = future.result()
+        except Cancelled:
+            pass
+        except BaseException as e:
+            if error is None or isinstance(error, Cancelled):
+                error = e
+    if error is not None:
+        raise error
+    return results
