@@ -277,3 +277,16 @@ def test_key_path(tmp_path):
             store.key_path(bad)
     with pytest.raises(InvalidKeyError):
         store.key_path(3)
+
+
+def test_name_key_keeps_class_and_errno():
+    from zarr_fast.storage.base import name_key
+
+    original = PermissionError(errno.EACCES, "Permission denied", "/r/a/0")
+    named = name_key(original, "a/0", "reading")
+    assert type(named) is PermissionError and named.errno == errno.EACCES
+    assert "'a/0'" in str(named) and named.filename == "/r/a/0" and named.__cause__ is original
+    already = OSError(errno.EIO, "failed for 'a/0'")
+    assert name_key(already, "a/0", "reading") is already
+    other = name_key(TypeError("not a buffer"), "a/0", "writing")
+    assert isinstance(other, TypeError) and other.__notes__ == ["while writing key 'a/0'"]

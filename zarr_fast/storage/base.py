@@ -48,13 +48,13 @@ def buffer_size(value) -> int:
 def name_key(exc: BaseException, key: str, action: str) -> BaseException:
     """Return ``exc`` with ``key`` in its message, so a batch failure says which key failed.
 
-    An ``OSError`` is rebuilt as the same class with the same ``errno`` (callers that test
+    A built-in ``OSError`` is rebuilt as the same class with the same ``errno`` (callers that test
     ``errno`` or the class keep working) and the original chained as its cause; other
     exceptions, whose constructors vary, get a note (shown in the traceback) instead.
     """
     if repr(key) in str(exc):
         return exc
-    if isinstance(exc, OSError) and exc.errno is not None and type(exc).__init__ is OSError.__init__:
+    if isinstance(exc, OSError) and exc.errno is not None and type(exc).__module__ == "builtins":
         named = type(exc)(exc.errno, f"{exc.strerror} while {action} key {key!r}", exc.filename)
         named.__cause__ = exc
         return named
