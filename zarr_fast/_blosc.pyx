@@ -45,6 +45,7 @@ ctypedef int (*validate_t)(const void*, size_t, size_t*) noexcept nogil
 cdef enum:
     _HEADER_NBYTES = 16   # BLOSC_MIN_HEADER_LENGTH == BLOSC_MAX_OVERHEAD in c-blosc 1.x
     _FLAG_MEMCPYED = 0x02
+    _FLAG_RESERVED = 0x08
     _INT_MAX = 2147483647
 
 cdef compress_ctx_t _compress_ctx = NULL
@@ -241,7 +242,8 @@ cdef int _decode_items(int fd, unsigned char* frame, size_t frame_nbytes, void* 
         return 0
     typesize = frame[3]
     blocksize = _le32(frame + 8)
-    if blocksize == 0 or blocksize > nbytes:
+    # Flag 0x08 is reserved in c-blosc 1.x and its whole-frame decode refuses it; so do we.
+    if blocksize == 0 or blocksize > nbytes or frame[2] & _FLAG_RESERVED:
         return ERR_HEADER
     nblocks = (nbytes + blocksize - 1) // blocksize
     # An item may straddle two blocks when blocksize is not a multiple of itemsize.
