@@ -1,29 +1,51 @@
-"""Run the issue-3 workloads W0-W8 with every installed implementation, interleaved, in one table.
+"""Time the "Speed" issue workloads W0-W8 with zarr_fast, zarr 2.18.7 and tensorstore, side by side.
 
-Implementations: zarr_fast, zarr-python 2.18.7 and tensorstore (each skipped when missing).
-Workloads, on a float32 square array (default 16384x16384, ~1 GiB; ``--scale N`` for N x N),
-1024x1024 chunks, Blosc LZ4 clevel 5 with byte shuffle:
+Workloads, on a float32 N x N array (default N = 16384, ~1 GiB) in 1024x1024 chunks, Blosc LZ4
+clevel 5 with byte shuffle; ``--scale N`` shrinks the array and every chunk side by N / 16384:
 
     W0 open existing array          W5 oindex, two sorted random int arrays of 2,000
     W1 write whole                  W6 vindex, 1,000,000 random points
-    W2 read whole                   W7 same data in 64x64 chunks: read whole, write whole
+    W2 read whole                   W7 same data in 64x64 chunks: read whole (W7r), write whole (W7w)
     W3 read [500:9500, 700:9700]    W8 uncompressed, read whole
     W4 2,000 random single-element reads (time per read)
 
-Each repeat runs every implementation back to back, so drift affects all alike; the table
-shows medians and the ratio of each other implementation's time to zarr_fast's. Reads of all
-implementations decode the same store. After the table come the machine's limits on the same
-chunk bytes: numcodecs Blosc decode and encode of every chunk over a thread pool of all cores,
-and a plain memory copy of the whole array.
+How the numbers are kept honest on a small, noisy VM:
 
-Run from anywhere: ``python bench/side_by_side.py --scale 4096 --repeat 3``. Results that differ
-from NumPy's on the first repeat abort the run (a fast wrong answer is not a result).
+- Every workload first runs once per implementation unrecorded (the warm-up): fresh memory
+  costs a page fault per page the first time it is touched, which on a VM can cost more than the
+  work being timed. The warm-up result is also the one checked for correctness.
+- Each repeat then runs every implementation back to back (interleaved), so drift of the machine
+  hits all alike; the table shows medians (``--repeat``, default 5). An implementation whose
+  warm-up is too slow for ``--row-budget`` gets fewer repeats for that row, and the table says so
+  (``n=``).
+- zarr_fast and zarr 2.18.7 read the very same store, written by zarr 2.18.7 with the data of
+  :func:`benchmarks.common.make_data` (smooth field plus noise, seeded; the compression ratio is
+  printed). tensorstore reads its own copy of the same data, written through its zarr driver.
+- Each read result is compared with NumPy's answer on the same data, every repeat; each written
+  store is read back once after the warm-up, and zarr_fast's chunk files are compared byte for
+  byte with zarr 2.18.7's. A wrong answer aborts the run: a fast wrong answer is not a result.
+
+After the workload table come the machine's limits on the same chunk bytes (numcodecs Blosc
+decode and encode of every chunk on a thread pool of all cores, one Blosc thread per call, and a
+plain memory copy of the whole array), and W2 / W1 as a percentage of them. Each row carries the
+issue's target and a verdict; the targets were set for a 2-core machine.
+
+Callers run it as a script (``python bench/side_by_side.py --scale 4096``); the code under test
+is whatever ``import zarr_fast`` finds (set ``PYTHONPATH`` for an in-place build). It refuses
+implementations that are not importable (skipped with a note) and a ``--only`` naming no workload.
 """
+from __future__ import annotations
+
 import argparse
 import concurrent.futures
+import datetime
+import gc
+import json
 import os
+import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +55,19 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmarks import common  # noqa: E402
 
+FULL_SIDE = 16384
+FULL_CHUNK = 1024
+FULL_SMALL_CHUNK = 64
+SMALL_CHUNK_FLOOR = 4  # below this, per-chunk overhead is all a W7 run would measure
+WORKLOAD_IDS = ("W0", "W1", "W2", "W3", "W4", "W5", "W6", "W7w", "W7r", "W8")
+NAMES = {"zarr_fast": "zarr_fast", "zarr": "zarr 2.18.7", "tensorstore": "tensorstore"}
 
-def _format_seconds(seconds):
+
+# ---------------------------------------------------------------------------------------------
+# small helpers, shared with thread_scaling.py
+
+
+def format_seconds(seconds):
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
@@ -42,7 +75,7 @@ def _format_seconds(seconds):
     return f"{seconds * 1e6:.1f} µs"
 
 
-def _format_table(rows, nleft=1):
+def format_table(rows, nleft=1):
     """Columns padded to width; the first ``nleft`` are labels (left-aligned), the rest numbers."""
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -54,20 +87,36 @@ def _format_table(rows, nleft=1):
     return "\n".join(lines)
 
 
-def _window(shape):
-    """[500:9500, 700:9700] when it fits, else the same margins scaled to the shape."""
-    if min(shape) >= 10000:
-        return (slice(500, 9500), slice(700, 9700))
-    return tuple(slice(n * m // 10000, n - n * m // 10000) for n, m in zip(shape, (500, 700)))
+def timed(fn):
+    """``(seconds, result)`` of one call, with the cyclic GC kept out of the timed region."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - start
+    finally:
+        gc.enable()
+    return seconds, result
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+def scaled_chunks(side, chunk_side=None, small_chunk_side=None):
+    """Chunk sides for an N x N array: 1024 and 64 at 16384, proportionally smaller below."""
+    if chunk_side is None:
+        chunk_side = max(1, FULL_CHUNK * side // FULL_SIDE)
+    if small_chunk_side is None:
+        small_chunk_side = max(min(SMALL_CHUNK_FLOOR, side), FULL_SMALL_CHUNK * side // FULL_SIDE)
+    return chunk_side, small_chunk_side
 
 
-def _available(names):
+def window(side):
+    """W3's [500:9500, 700:9700] of a 16384-wide array, scaled to ``side``."""
+    return tuple(slice(round(start * side / FULL_SIDE), round(stop * side / FULL_SIDE))
+                 for start, stop in ((500, 9500), (700, 9700)))
+
+
+def available(names):
+    """The implementations among ``names`` that import; a note on stderr for the others."""
     impls = []
     for name in names:
         try:
@@ -79,163 +128,499 @@ def _available(names):
     return impls
 
 
-def build_workloads(impls, data, root, chunks):
-    """Create the stores and return ``[(id, label, {impl: fn}, selected bytes, ops, expected)]``."""
-    shape = data.shape
-    itemsize = data.itemsize
-    writer = "zarr" if "zarr" in impls else impls[0]
+def write_store(writer, path, data, chunks, codec):
+    """Create ``path`` with ``writer`` and write ``data`` into it whole; returns ``path``."""
+    arr = common.create_array(writer, path, data.shape, chunks, codec, data.dtype)
+    arr[...] = data
+    return path
 
-    def shared_store(name, store_chunks, codec):
-        path = os.path.join(root, name)
-        arr = common.create_array(writer, path, shape, store_chunks, codec)
-        arr[...] = data
-        return path
 
-    main_path = shared_store("read-1024.zarr", chunks, "blosc-lz4")
-    small_path = shared_store("read-64.zarr", (64, 64), "blosc-lz4")
-    raw_path = shared_store("read-raw.zarr", chunks, "none")
-    readers = {impl: common.open_existing(impl, main_path) for impl in impls}
-    small_readers = {impl: common.open_existing(impl, small_path) for impl in impls}
-    raw_readers = {impl: common.open_existing(impl, raw_path) for impl in impls}
-    writers = {impl: common.create_array(impl, os.path.join(root, f"write-{impl}.zarr"), shape, chunks,
-                                         "blosc-lz4") for impl in impls}
-    small_writers = {impl: common.create_array(impl, os.path.join(root, f"write64-{impl}.zarr"), shape,
-                                               (64, 64), "blosc-lz4") for impl in impls}
+def store_nbytes(path):
+    """Bytes of chunk files (everything but the .z* metadata) under a v2 directory store."""
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(dirpath, name)) for name in filenames if not name.startswith(".z"))
+    return total
 
-    rng = np.random.default_rng(1)
-    window = _window(shape)
-    points = list(zip(rng.integers(0, shape[0], 2000).tolist(), rng.integers(0, shape[1], 2000).tolist()))
+
+def source_commit():
+    """``(commit, is_dirty)`` of the checkout that ``import zarr_fast`` comes from, or ``(None, None)``."""
+    try:
+        import zarr_fast
+
+        package = os.path.dirname(os.path.abspath(zarr_fast.__file__))
+        commit = subprocess.run(["git", "-C", package, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", package, "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        return commit, bool(dirty)
+    except Exception:  # not a git checkout, or git missing: the report just says unknown
+        return None, None
+
+
+def set_zarr_fast_threads(threads):
+    """Pin zarr_fast's thread budget; returns the budget in force."""
+    import zarr_fast.config
+
+    if threads is not None:
+        zarr_fast.config.set_threads(threads)
+    return zarr_fast.config.get_threads()
+
+
+def cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------------------------
+# workloads
+
+
+class Workload:
+    """One row: a callable per implementation, the selected bytes, and how to check a result.
+
+    ``check(impl, result)`` raises ``AssertionError`` on a wrong read; ``verify(impl)`` does the
+    same for a write after its warm-up (``None`` when there is nothing to verify).
+    """
+
+    def __init__(self, wid, label, fns, nbytes, nops=1, check=None, verify=None):
+        self.wid, self.label, self.fns, self.nbytes, self.nops = wid, label, fns, nbytes, nops
+        self.check, self.verify = check, verify
+
+
+def _expect_equal(wid, impl, result, expected):
+    result = np.asarray(result)
+    if result.shape != expected.shape or not np.array_equal(result, expected):
+        raise AssertionError(f"{NAMES[impl]} returned wrong values in {wid}: shape {result.shape}, "
+                             f"expected {expected.shape}; first differences at "
+                             f"{np.argwhere(result != expected)[:3].tolist() if result.shape == expected.shape else '-'}")
+
+
+def _chunk_files(path):
+    return sorted(os.path.relpath(os.path.join(d, n), path) for d, _, names in os.walk(path)
+                  for n in names if not n.startswith(".z"))
+
+
+def _same_chunk_bytes(path_a, path_b):
+    """None when the two stores hold identical chunk files, else a description of the first difference."""
+    files_a, files_b = _chunk_files(path_a), _chunk_files(path_b)
+    if files_a != files_b:
+        return f"different chunk keys ({len(files_a)} vs {len(files_b)} files)"
+    for name in files_a:
+        with open(os.path.join(path_a, name), "rb") as fa, open(os.path.join(path_b, name), "rb") as fb:
+            if fa.read() != fb.read():
+                return f"chunk {name} differs"
+    return None
+
+
+def build_workloads(impls, data, root, chunks, small_chunks, wanted, seed=1):
+    """Write the stores the ``wanted`` workloads need and return ``(workloads, stores)``.
+
+    zarr_fast and zarr 2.18.7 share stores written by zarr 2.18.7 (zarr_fast when zarr is not
+    installed); tensorstore gets its own copies, written through its zarr driver. When W7w runs,
+    W7r reads what W7w's runs wrote (W7w comes first), which saves writing 64x64 chunks twice.
+    """
+    shape, itemsize, side = data.shape, data.itemsize, data.shape[0]
+    shared_writer = "zarr" if "zarr" in impls else impls[0]
+    need = {
+        "main": {"W0", "W2", "W3", "W4", "W5", "W6"} & wanted,
+        "small": set() if "W7w" in wanted else {"W7r"} & wanted,
+        "raw": {"W8"} & wanted,
+    }
+    layouts = {"main": (chunks, "blosc-lz4"), "small": (small_chunks, "blosc-lz4"), "raw": (chunks, "none")}
+    stores = {}  # (layout, impl) -> path
+    for layout, users in need.items():
+        if not users and layout != "main":
+            continue
+        store_chunks, codec = layouts[layout]
+        for impl in impls:
+            owner = "tensorstore" if impl == "tensorstore" else "shared"
+            path = os.path.join(root, f"read-{layout}-{owner}.zarr")
+            if not os.path.exists(path):
+                print(f"  writing {path} ...", file=sys.stderr)
+                write_store("tensorstore" if owner == "tensorstore" else shared_writer, path, data, store_chunks,
+                            codec)
+            stores[(layout, impl)] = path
+
+    def writers(name, store_chunks):
+        return {impl: common.create_array(impl, os.path.join(root, f"{name}-{impl}.zarr"), shape, store_chunks,
+                                          "blosc-lz4") for impl in impls}
+
+    if "W7w" in wanted:
+        small_writers = writers("write-small", small_chunks)
+        for impl in impls:
+            owner = "tensorstore" if impl == "tensorstore" else shared_writer
+            stores[("small", impl)] = os.path.join(root, f"write-small-{owner}.zarr")
+
+    def readers(layout):
+        return {impl: common.open_existing(impl, stores[(layout, impl)]) for impl in impls}
+
+    def reads(arrs, selection, fetch=None):
+        fetch = fetch or (lambda a: a[selection])
+        return {impl: (lambda a=a: fetch(a)) for impl, a in arrs.items()}
+
+    def check_equal(wid, expected):
+        return lambda impl, result: _expect_equal(wid, impl, result, expected)
+
+    def write_whole(arrs):
+        return {impl: (lambda a=a: a.__setitem__(Ellipsis, data)) for impl, a in arrs.items()}
+
+    def verify_written(wid, name):
+        reference = "zarr" if "zarr" in impls else None
+
+        def verify(impl):
+            path = os.path.join(root, f"{name}-{impl}.zarr")
+            _expect_equal(wid, impl, common.open_existing(impl, path)[...], data)
+            if impl == "zarr_fast" and reference:
+                difference = _same_chunk_bytes(path, os.path.join(root, f"{name}-{reference}.zarr"))
+                if difference:
+                    raise AssertionError(f"{wid}: zarr_fast's store differs from zarr 2.18.7's: {difference}")
+        return verify
+
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, shape[0], 2000)
+    cols = rng.integers(0, shape[1], 2000)
+    points = list(zip(rows.tolist(), cols.tolist()))
     orth = tuple(np.sort(rng.choice(n, min(2000, n), replace=False)) for n in shape)
     coords = (rng.integers(0, shape[0], 1_000_000), rng.integers(0, shape[1], 1_000_000))
+    box = window(side)
+    box_label = f"[{box[0].start}:{box[0].stop}, {box[1].start}:{box[1].stop}]"
     whole = data.nbytes
 
     def read_points(arr):
-        for i, j in points:
-            arr[i, j]
+        # what a user loop does: one __getitem__ per element, values kept
+        return [arr[i, j] for i, j in points]
 
-    def write(arrs):
-        return {impl: (lambda a=a: a.__setitem__(Ellipsis, data)) for impl, a in arrs.items()}
+    workloads = []
+    main = readers("main")
+    if "W0" in wanted:
+        fns = {impl: (lambda i=impl: common.open_existing(i, stores[("main", i)])) for impl in impls}
 
-    def read(arrs, selection):
-        return {impl: (lambda a=a: a[selection]) for impl, a in arrs.items()}
+        def check(impl, result):
+            if tuple(result.shape) != shape or np.dtype(result.dtype) != data.dtype:
+                raise AssertionError(f"{NAMES[impl]} opened {result.shape} {result.dtype} in W0, "
+                                     f"expected {shape} {data.dtype}")
+        workloads.append(Workload("W0", "open existing array", fns, 0, check=check))
+    if "W1" in wanted:
+        workloads.append(Workload("W1", "write whole", write_whole(writers("write-main", chunks)), whole,
+                                  verify=verify_written("W1", "write-main")))
+    if "W2" in wanted:
+        workloads.append(Workload("W2", "read whole", reads(main, Ellipsis), whole, check=check_equal("W2", data)))
+    if "W3" in wanted:
+        workloads.append(Workload("W3", f"read {box_label}", reads(main, box), data[box].nbytes,
+                                  check=check_equal("W3", data[box])))
+    if "W4" in wanted:
+        workloads.append(Workload("W4", "2,000 random single-element reads", reads(main, None, read_points),
+                                  2000 * itemsize, nops=2000, check=check_equal("W4", data[rows, cols])))
+    if "W5" in wanted:
+        expected = data[np.ix_(*orth)]
+        workloads.append(Workload("W5", f"oindex {orth[0].size:,} x {orth[1].size:,} sorted ints",
+                                  reads(main, None, lambda a: a.oindex[orth]), expected.nbytes,
+                                  check=check_equal("W5", expected)))
+    if "W6" in wanted:
+        workloads.append(Workload("W6", "vindex 1,000,000 random points", reads(main, None, lambda a: a.vindex[coords]),
+                                  coords[0].size * itemsize, check=check_equal("W6", data[coords])))
+    small_label = f"{small_chunks[0]}x{small_chunks[1]} chunks"
+    if "W7w" in wanted:
+        workloads.append(Workload("W7w", f"{small_label}: write whole", write_whole(small_writers), whole,
+                                  verify=verify_written("W7w", "write-small")))
+    if "W7r" in wanted:
+        workloads.append(Workload("W7r", f"{small_label}: read whole", reads(readers("small"), Ellipsis), whole,
+                                  check=check_equal("W7r", data)))
+    if "W8" in wanted:
+        workloads.append(Workload("W8", "uncompressed: read whole", reads(readers("raw"), Ellipsis), whole,
+                                  check=check_equal("W8", data)))
+    return workloads, stores
 
-    window_label = f"[{window[0].start}:{window[0].stop}, {window[1].start}:{window[1].stop}]"
-    return [
-        ("W0", "open existing array", {impl: (lambda i=impl: common.open_existing(i, main_path)) for impl in impls},
-         0, 1, None),
-        ("W1", "write whole", write(writers), whole, 1, None),
-        ("W2", "read whole", read(readers, Ellipsis), whole, 1, data),
-        ("W3", f"read {window_label}", read(readers, window),
-         data[window].nbytes, 1, data[window]),
-        ("W4", "2,000 random single-element reads", {impl: (lambda a=a: read_points(a)) for impl, a in readers.items()},
-         2000 * itemsize, 2000, None),
-        ("W5", f"oindex {orth[0].size:,} x {orth[1].size:,} sorted ints", {impl: (lambda a=a: a.oindex[orth]) for impl, a in readers.items()},
-         orth[0].size * orth[1].size * itemsize, 1, data[np.ix_(*orth)]),
-        ("W6", "vindex 1,000,000 random points", {impl: (lambda a=a: a.vindex[coords]) for impl, a in readers.items()},
-         coords[0].size * itemsize, 1, data[coords]),
-        ("W7r", "64x64 chunks: read whole", read(small_readers, Ellipsis), whole, 1, data),
-        ("W7w", "64x64 chunks: write whole", write(small_writers), whole, 1, None),
-        ("W8", "uncompressed: read whole", read(raw_readers, Ellipsis), whole, 1, data),
-    ], main_path
+
+def run_workload(workload, impls, repeat, row_budget):
+    """Warm up and check each implementation, then interleaved repeats.
+
+    Returns ``({impl: [seconds]}, {impl: warm-up seconds}, [impls timed by the warm-up only])``. An implementation whose warm-up
+    alone takes more than its share of ``row_budget`` gets fewer repeats; one whose warm-up
+    takes more than the whole share keeps the warm-up as its only sample (at that length the
+    first-touch cost the warm-up exists for is a few percent at most).
+    """
+    warm = {}
+    for impl in impls:
+        seconds, result = timed(workload.fns[impl])
+        if workload.check is not None:
+            workload.check(impl, result)
+        del result
+        warm[impl] = seconds
+    if workload.verify is not None:
+        for impl in impls:  # after every warm-up: zarr_fast's store is compared with zarr 2.18.7's
+            workload.verify(impl)
+    share = row_budget / len(impls)
+    nrepeat = {impl: min(repeat, int(share / max(warm[impl], 1e-9))) for impl in impls}
+    samples = {impl: [] if nrepeat[impl] else [warm[impl]] for impl in impls}
+    for round_index in range(max(nrepeat.values())):
+        for impl in impls:
+            if round_index >= nrepeat[impl]:
+                continue
+            seconds, result = timed(workload.fns[impl])
+            if workload.check is not None:
+                workload.check(impl, result)
+            del result
+            samples[impl].append(seconds)
+    return samples, warm, [impl for impl in impls if not nrepeat[impl]]
+
+
+# ---------------------------------------------------------------------------------------------
+# machine limits
 
 
 def machine_limits(data, chunks, main_path, repeat, threads):
-    """Medians of Blosc decode/encode of every chunk on a thread pool and of one memory copy."""
+    """Blosc decode/encode of every chunk of ``main_path`` on a pool of ``threads``, and a memory copy.
+
+    numcodecs calls Blosc's context functions (one internal thread) from non-main threads; we
+    also switch ``use_threads`` off, so the parallelism comes from the pool alone, as in zarr_fast.
+    Returns ``{name: {"label", "seconds", "nbytes", "gbps"}}`` with medians after one warm-up.
+    """
     from numcodecs import blosc as blosc_module
 
     codec = common.numcodecs_compressor("blosc-lz4")
-    keys = [name for name in os.listdir(main_path) if not name.startswith(".")]
     encoded = []
-    for key in keys:
-        with open(os.path.join(main_path, key), "rb") as f:
+    for name in sorted(_chunk_files(main_path)):
+        with open(os.path.join(main_path, name), "rb") as f:
             encoded.append(f.read())
     chunk_nbytes = int(np.prod(chunks)) * data.itemsize
     scratch = [np.empty(chunk_nbytes, dtype=np.uint8) for _ in encoded]
     blocks = [np.ascontiguousarray(data[r:r + chunks[0], c:c + chunks[1]])
               for r in range(0, data.shape[0], chunks[0]) for c in range(0, data.shape[1], chunks[1])]
-    decoded_nbytes = chunk_nbytes * len(encoded)
-    # Single-threaded Blosc per call: the parallelism comes from the pool, as in zarr_fast.
     has_switch = hasattr(blosc_module, "use_threads")
     previous = getattr(blosc_module, "use_threads", None)
     if has_switch:
         blosc_module.use_threads = False
-    results = []
+    target = np.empty_like(data)
+    results = {}
     try:
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-            decode = lambda: list(pool.map(lambda pair: codec.decode(pair[0], out=pair[1]), zip(encoded, scratch)))
-            encode = lambda: list(pool.map(codec.encode, blocks))
-            for label, fn, nbytes in ((f"Blosc decode of all chunks, {threads} threads", decode, decoded_nbytes),
-                                      (f"Blosc encode of all chunks, {threads} threads", encode, data.nbytes)):
-                times = [_timed(fn)[0] for _ in range(repeat)]
-                results.append((label, statistics.median(times), nbytes))
+            def decode():
+                return list(pool.map(lambda pair: codec.decode(pair[0], out=pair[1]), zip(encoded, scratch)))
+
+            def encode():
+                return list(pool.map(codec.encode, blocks))
+
+            cases = [
+                ("decode", f"Blosc decode of all chunks, {threads} threads", decode, chunk_nbytes * len(encoded)),
+                ("encode", f"Blosc encode of all chunks, {threads} threads", encode, data.nbytes),
+                ("copy", "memory copy of the whole array (np.copyto)", lambda: np.copyto(target, data), data.nbytes),
+            ]
+            for name, label, fn, nbytes in cases:
+                timed(fn)  # warm-up: first touch of the scratch buffers and the pool
+                seconds = statistics.median(timed(fn)[0] for _ in range(repeat))
+                results[name] = {"label": label, "seconds": seconds, "nbytes": nbytes, "gbps": nbytes / seconds / 1e9}
     finally:
         if has_switch:
             blosc_module.use_threads = previous
-    target = np.empty_like(data)
-    times = [_timed(lambda: np.copyto(target, data))[0] for _ in range(repeat)]
-    results.append(("memory copy of the whole array", statistics.median(times), data.nbytes))
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# targets
+
+
+def _ratio(medians, wid, other):
+    if ("zarr_fast", wid) not in medians or (other, wid) not in medians:
+        return None
+    return medians[(other, wid)] / medians[("zarr_fast", wid)]
+
+
+def _beats(medians, wid, other, factor, parts):
+    ratio = _ratio(medians, wid, other)
+    name = NAMES[other]
+    wording = f">= {factor:g}x {name}" if factor > 1 else f"ahead of {name}"
+    if ratio is None:
+        parts.append((None, f"{wording}: n/a"))
+    elif factor > 1:
+        parts.append((ratio >= factor, f"{wording}: {ratio:.2f}x"))
+    else:
+        parts.append((ratio > 1, f"{wording}: {ratio:.2f}x"))
+
+
+def verdict(wid, medians, limits, nbytes, nops):
+    """``(target text, ok: bool | None, detail)`` for one row; ``None`` when it cannot be judged."""
+    parts = []
+    if wid == "W0":
+        _beats(medians, wid, "zarr", 1, parts)
+        target = "faster than zarr 2.18.7"
+    elif wid in ("W1", "W2"):
+        limit_name, share = ("encode", 0.75) if wid == "W1" else ("decode", 0.80)
+        target = f">= {share:.0%} of the all-core {'compress' if wid == 'W1' else 'decompress'} limit"
+        if ("zarr_fast", wid) in medians and limit_name in limits:
+            fraction = nbytes / medians[("zarr_fast", wid)] / 1e9 / limits[limit_name]["gbps"]
+            parts.append((fraction >= share, f"{fraction:.0%} of limit"))
+        else:
+            parts.append((None, "n/a"))
+    elif wid in ("W3", "W5", "W6"):
+        target = ">= 3x zarr 2.18.7, ahead of tensorstore"
+        _beats(medians, wid, "zarr", 3, parts)
+        _beats(medians, wid, "tensorstore", 1, parts)
+    elif wid == "W4":
+        target = "<= 100 µs/read"
+        if ("zarr_fast", wid) in medians:
+            per_read = medians[("zarr_fast", wid)] / nops * 1e6
+            parts.append((per_read <= 100, f"{per_read:.0f} µs/read"))
+    elif wid == "W7r":
+        target = ">= 4x zarr 2.18.7, ahead of tensorstore"
+        _beats(medians, wid, "zarr", 4, parts)
+        _beats(medians, wid, "tensorstore", 1, parts)
+    elif wid == "W7w":
+        target = "ahead of zarr 2.18.7 and tensorstore"
+        _beats(medians, wid, "zarr", 1, parts)
+        _beats(medians, wid, "tensorstore", 1, parts)
+    elif wid == "W8":
+        target = ">= 4x zarr 2.18.7"
+        _beats(medians, wid, "zarr", 4, parts)
+    else:  # pragma: no cover - every id above has a target
+        target = "-"
+    judged = [ok for ok, _ in parts if ok is not None]
+    ok = None if not judged else all(judged)
+    return target, ok, "; ".join(text for _, text in parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
+    medians = {(impl, w.wid): statistics.median(samples[w.wid][impl]) for w in workloads for impl in impls}
+    print(f"shape {info['shape']} float32, chunks {info['chunks']} (W7: {info['small_chunks']}), "
+          f"blosc lz4 clevel 5 byte shuffle; compression ratio {info['compression_ratio']:.2f}x "
+          f"({info['stored_nbytes'] / 2**20:.0f} MiB stored)", file=out)
+    print(f"{info['cpus']} CPUs, zarr_fast thread budget {info['zarr_fast_threads']}, "
+          f"zarr_fast commit {info['commit']}{' (dirty tree)' if info['dirty'] else ''}; "
+          f"median of {info['repeat']} interleaved repeats after one warm-up (n= where fewer)", file=out)
+    if info["skipped"]:
+        print(f"NOT RUN (not importable): {', '.join(info['skipped'])}", file=out)
+    print("GB/s = 1e9 bytes of selected data per second; 'vs X' = X's time / zarr_fast's time "
+          "(> 1: zarr_fast faster)", file=out)
+    others = [impl for impl in ("zarr", "tensorstore") if impl in impls and "zarr_fast" in impls]
+    header = ["id", "workload"] + [NAMES[impl] for impl in impls]
+    if "zarr_fast" in impls:
+        header.append("zarr_fast GB/s")
+    header += [f"vs {NAMES[impl]}" for impl in others] + ["target", "verdict"]
+    rows = [header]
+    rows_json = []
+    for w in workloads:
+        row = [w.wid, w.label]
+        for impl in impls:
+            seconds = medians[(impl, w.wid)]
+            text = f"{seconds / w.nops * 1e6:.1f} µs/read" if w.nops > 1 else format_seconds(seconds)
+            n = len(samples[w.wid][impl])
+            if impl in samples["_warm_only"][w.wid]:
+                text += " (warm-up only)"
+            elif n < info["repeat"]:
+                text += f" (n={n})"
+            row.append(text)
+        if "zarr_fast" in impls:
+            seconds = medians[("zarr_fast", w.wid)]
+            row.append(f"{w.nbytes / seconds / 1e9:.3g}" if w.nbytes else "-")
+        for impl in others:
+            row.append(f"{_ratio(medians, w.wid, impl):.2f}x")
+        target, ok, detail = verdict(w.wid, medians, limits, w.nbytes, w.nops)
+        row += [target, {True: "ok", False: "MISS", None: "n/a"}[ok] + (f" ({detail})" if detail else "")]
+        rows.append(row)
+        rows_json.append({
+            "id": w.wid, "label": w.label, "selected_nbytes": w.nbytes, "ops": w.nops,
+            "samples_s": {impl: samples[w.wid][impl] for impl in impls},
+            "warmup_s": {impl: samples["_warm"][w.wid][impl] for impl in impls},
+            "warmup_only": samples["_warm_only"][w.wid],
+            "median_s": {impl: medians[(impl, w.wid)] for impl in impls},
+            "ratio_vs": {impl: _ratio(medians, w.wid, impl) for impl in others},
+            "target": target, "ok": ok, "detail": detail,
+        })
+    print(format_table(rows, nleft=2), file=out)
+    if limits:
+        print(file=out)
+        limit_rows = [["machine limit on the same chunk bytes", "time", "GB/s"]]
+        for entry in limits.values():
+            limit_rows.append([entry["label"], format_seconds(entry["seconds"]), f"{entry['gbps']:.3g}"])
+        print(format_table(limit_rows), file=out)
+        for w in workloads:
+            if w.wid in ("W2", "W1") and "zarr_fast" in impls:
+                name, share = ("decode", 80) if w.wid == "W2" else ("encode", 75)
+                gbps = w.nbytes / medians[("zarr_fast", w.wid)] / 1e9
+                print(f"{w.wid} {w.label}: zarr_fast {gbps:.3g} GB/s = {gbps / limits[name]['gbps']:.0%} of the "
+                      f"all-core Blosc {name} limit (target >= {share}%)", file=out)
+    return rows_json
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=16384, help="side N of the N x N array (default 16384)")
-    parser.add_argument("--chunks", type=int, default=1024, help="chunk side (default 1024)")
-    parser.add_argument("--repeat", type=int, default=3, help="repeats per workload; medians shown")
-    parser.add_argument("--dir", default=None, help="scratch directory (default: temporary, removed)")
+    parser.add_argument("--scale", type=int, default=FULL_SIDE,
+                        help=f"side N of the N x N array (default {FULL_SIDE}); chunk sides scale by N/{FULL_SIDE}")
+    parser.add_argument("--chunks", type=int, default=None, help="override the (scaled) 1024 chunk side")
+    parser.add_argument("--small-chunks", type=int, default=None, help="override the (scaled) 64 chunk side of W7")
+    parser.add_argument("--repeat", type=int, default=5, help="timed repeats per workload after the warm-up (default 5)")
+    parser.add_argument("--row-budget", type=float, default=90.0,
+                        help="seconds one row may take; slower implementations get fewer repeats (default 90)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="pin zarr_fast's thread budget (zarr_fast.config.set_threads); default: its own")
+    parser.add_argument("--limit-threads", type=int, default=None,
+                        help="pool size for the machine limits (default: all CPUs)")
+    parser.add_argument("--only", default=None, help="comma-separated workloads, e.g. W2,W7 (W7 = W7r and W7w)")
     parser.add_argument("--impls", default=",".join(common.IMPLS), help="comma-separated implementations")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="pool size for the machine limits")
+    parser.add_argument("--dir", default=None, help="parent of the scratch directory (removed afterwards)")
+    parser.add_argument("--no-limits", action="store_true", help="skip the machine limits")
+    parser.add_argument("--json", default=None, metavar="FILE", help="also write all samples and verdicts as JSON")
     args = parser.parse_args(argv)
 
-    impls = _available([name for name in args.impls.split(",") if name])
+    if args.only:
+        asked = [part.strip().lower() for part in args.only.split(",") if part.strip()]
+        wanted = {wid for wid in WORKLOAD_IDS for part in asked if part in (wid.lower(), wid.rstrip("rw").lower())}
+        if not wanted:
+            parser.error(f"--only {args.only!r} names no workload; choose from {', '.join(WORKLOAD_IDS)} or W7")
+    else:
+        wanted = set(WORKLOAD_IDS)
+    requested = [name for name in args.impls.split(",") if name]
+    impls = available(requested)
     if not impls:
         print("no implementation available", file=sys.stderr)
         return 1
-    shape, chunks = (args.scale, args.scale), (args.chunks, args.chunks)
+    threads = set_zarr_fast_threads(args.threads) if "zarr_fast" in impls else None
+    side = args.scale
+    chunk_side, small_side = scaled_chunks(side, args.chunks, args.small_chunks)
+    shape, chunks, small_chunks = (side, side), (chunk_side, chunk_side), (small_side, small_side)
+    commit, dirty = source_commit()
     root = tempfile.mkdtemp(prefix="zarr-fast-sbs-", dir=args.dir)
+    started = time.perf_counter()
     try:
         print(f"preparing {shape} float32 data and stores in {root} ...", file=sys.stderr)
         data = common.make_data(shape)
-        workloads, main_path = build_workloads(impls, data, root, chunks)
-        medians = {}
-        for wid, label, fns, _, _, expected in workloads:
-            samples = {impl: [] for impl in impls}
-            for round_index in range(args.repeat):
-                for impl in impls:
-                    seconds, result = _timed(fns[impl])
-                    if round_index == 0 and expected is not None and not np.array_equal(result, expected):
-                        raise SystemExit(f"{impl} returned wrong values in {wid} ({label})")
-                    samples[impl].append(seconds)
-            for impl in impls:
-                medians[(wid, impl)] = statistics.median(samples[impl])
-            print(f"  {wid} done", file=sys.stderr)
-        limits = machine_limits(data, chunks, main_path, args.repeat, args.threads)
+        workloads, stores = build_workloads(impls, data, root, chunks, small_chunks, wanted)
+        # the store zarr_fast and zarr 2.18.7 share (tensorstore's own copy when it runs alone)
+        main_path = stores[("main", next((i for i in impls if i != "tensorstore"), impls[0]))]
+        stored = store_nbytes(main_path)
+        samples = {"_warm": {}, "_warm_only": {}}
+        for w in workloads:
+            row_start = time.perf_counter()
+            samples[w.wid], samples["_warm"][w.wid], samples["_warm_only"][w.wid] = run_workload(
+                w, impls, args.repeat, args.row_budget)
+            print(f"  {w.wid} done in {time.perf_counter() - row_start:.1f} s", file=sys.stderr)
+        limits = {}
+        if not args.no_limits:
+            limits = machine_limits(data, chunks, main_path, args.repeat, args.limit_threads or cpu_count())
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(f"shape {shape} float32, chunks {chunks}, blosc lz4 clevel 5 shuffle, median of {args.repeat}; "
-          f"GB/s = 1e9 bytes of selected data per second; ratio = other time / zarr_fast time")
-    header = ["", "workload"]
-    for impl in impls:
-        header += [f"{impl} time", f"{impl} GB/s"]
-    others = [impl for impl in impls if impl != "zarr_fast"] if "zarr_fast" in impls else []
-    header += [f"{impl}/zarr_fast" for impl in others]
-    rows = [header]
-    for wid, label, _, nbytes, nops, _ in workloads:
-        row = [wid, label]
-        for impl in impls:
-            seconds = medians[(wid, impl)]
-            row.append(f"{seconds / nops * 1e6:.1f} µs/read" if nops > 1 else _format_seconds(seconds))
-            row.append(f"{nbytes / seconds / 1e9:.3g}" if nbytes and seconds > 0 else "-")
-        for impl in others:
-            row.append(f"{medians[(wid, impl)] / medians[(wid, 'zarr_fast')]:.2f}x")
-        rows.append(row)
-    print(_format_table(rows, nleft=2))
-    print()
-    limit_rows = [["machine limit on the same chunk bytes", "time", "GB/s"]]
-    for label, seconds, nbytes in limits:
-        limit_rows.append([label, _format_seconds(seconds), f"{nbytes / seconds / 1e9:.3g}"])
-    print(_format_table(limit_rows))
+    info = {
+        "shape": shape, "chunks": chunks, "small_chunks": small_chunks, "dtype": "float32",
+        "codec": "blosc lz4 clevel 5 byte shuffle", "compression_ratio": data.nbytes / stored, "stored_nbytes": stored,
+        "cpus": cpu_count(), "zarr_fast_threads": threads, "commit": commit, "dirty": dirty,
+        "repeat": args.repeat, "row_budget_s": args.row_budget, "impls": impls,
+        "skipped": [name for name in requested if name not in impls],
+        "python": platform.python_version(), "machine": platform.machine(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "total_s": time.perf_counter() - started,
+    }
+    rows_json = print_report(info, workloads, impls, samples, limits)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"info": info, "workloads": rows_json, "limits": limits}, f, indent=1)
     return 0
 
 
