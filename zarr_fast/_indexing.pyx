@@ -381,3 +381,39 @@ def point_chunk_offsets(coords, order, chunks, chunk_strides):
             for d in range(ndim):
                 offsets[i] += (values[d, j] % dim_chunks[d]) * strides[d]
     return offsets_arr
+
+
+def whole_flags(bounds, local, out, offset_t chunk_len):
+    """Per chunk of an axis plan: 1 when its entries select the chunk's full length in order
+    onto consecutive output positions (the chunk maps onto a box of the output), else 0.
+
+    Checks: ``bounds`` starts at 0, never decreases and ends at ``len(local) == len(out)``.
+    """
+    bounds_arr = _as_int64(bounds, "bounds", 1)
+    local_arr = _as_int64(local, "local", 1)
+    out_arr = _as_int64(out, "out", 1)
+    cdef Py_ssize_t m = bounds_arr.shape[0] - 1, n = local_arr.shape[0], k, j
+    if m < 0 or out_arr.shape[0] != n:
+        raise ValueError("bounds, local and out do not describe one axis plan")
+    cdef const offset_t[::1] b = bounds_arr
+    cdef const offset_t[::1] lo = local_arr
+    cdef const offset_t[::1] ou = out_arr
+    if b[0] != 0 or b[m] != n:
+        raise ValueError("bounds must start at 0 and end at the number of entries")
+    for k in range(m):
+        if b[k + 1] < b[k]:
+            raise ValueError("bounds must not decrease")
+    flags_arr = np.zeros(m, dtype=np.uint8)
+    cdef unsigned char[::1] flags = flags_arr
+    cdef bint is_whole
+    with nogil:
+        for k in range(m):
+            if b[k + 1] - b[k] != chunk_len or lo[b[k]] != 0:
+                continue
+            is_whole = True
+            for j in range(b[k] + 1, b[k + 1]):
+                if lo[j] != lo[j - 1] + 1 or ou[j] != ou[j - 1] + 1:
+                    is_whole = False
+                    break
+            flags[k] = is_whole
+    return flags_arr

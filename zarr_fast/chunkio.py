@@ -37,6 +37,13 @@ def _codec_kind(pipeline):
     return None
 
 
+def is_directory_store(store):
+    """True for stores whose keys are plain files, safe to read and write from many threads."""
+    from .storage import DirectoryStore
+
+    return isinstance(store, DirectoryStore)
+
+
 def _directory_of(store):
     """The root folder when ``store`` keeps each key in a plain file we may read ourselves."""
     from .storage import DirectoryStore
@@ -143,6 +150,21 @@ def read_points(array, plan, out, keys, chunk_offsets):
         )
 
     _raise_first(sources, run_ranges(task, nchunks, nthreads))
+
+
+_ONE_POINT_BOUNDS = np.array([0, 1], dtype=np.int64)
+_FIRST_ITEM = np.zeros(1, dtype=np.int64)
+
+
+def read_item(array, key, item_offset, out):
+    """Read the one item at byte ``item_offset`` of chunk ``key`` into ``out[0]``."""
+    sources = ChunkSources(array, [key])
+    fill = array._fill_scalar() if array._fill_value is not None else None
+    errors = _chunkio.read_points(
+        sources.items, sources.from_files, _ONE_POINT_BOUNDS, np.array([item_offset], dtype=np.int64),
+        _FIRST_ITEM, out, fill, sources.codec, array._pipeline.chunk_nbytes, config.get_threads(), 0, 1,
+    )
+    _raise_first(sources, [errors])
 
 
 def decode_in_workers(array, keys, handle_chunk):

@@ -20,11 +20,11 @@ import re
 
 import numpy as np
 
-from . import _chunkcopy, _indexing, chunkio
+from . import _chunkcopy, _indexing, chunkio, config
 from .attrs import Attributes
 from .codecs.pipeline import CodecPipeline
 from .context import Context
-from .errors import ArrayNotFoundError, MetadataError, ReadOnlyError, err_too_many_indices
+from .errors import ArrayNotFoundError, BoundsCheckError, MetadataError, ReadOnlyError, err_too_many_indices
 from .indexing import (
     BlockIndex,
     OIndex,
@@ -43,6 +43,7 @@ from .indexing import (
     orthogonal_selection,
     pop_fields,
 )
+from .parallel import Cancelled, run_ranges
 from .meta.v2 import ARRAY_META_KEY, ATTRS_KEY, check_array_meta, decode_array_metadata, encode_array_metadata
 from .storage import getsize, listdir, normalize_store_arg
 from .util import (
@@ -76,20 +77,6 @@ def _has_nonnegative_strides(a):
     return all(s >= 0 for s in a.strides)
 
 
-def _whole_flags(bounds, local, out, chunk_len):
-    """Per chunk along one axis: its full length is selected, in order, onto a run of ``out``."""
-    counts = np.diff(bounds)
-    if len(local) == 0:
-        return np.zeros(len(counts), dtype=np.uint8)
-    first = bounds[:-1]
-    last = np.maximum(bounds[1:] - 1, first)
-    is_step = (np.diff(local) == 1) & (np.diff(out) == 1)
-    breaks = np.concatenate(([0], np.cumsum(~is_step)))
-    within = breaks[last] - breaks[first]
-    starts_at_zero = local[np.minimum(first, len(local) - 1)] == 0
-    return ((counts == chunk_len) & (within == 0) & starts_at_zero).astype(np.uint8)
-
-
 class _AxisTable:
     """Per-axis, per-chunk views of an orthogonal plan, computed once per call.
 
@@ -102,7 +89,7 @@ class _AxisTable:
     def __init__(self, selection, chunks):
         self._plans = selection.dim_plans
         self.whole = [
-            _whole_flags(bounds, local, out, chunk_len)
+            _indexing.whole_flags(bounds, local, out, chunk_len)
             for (_, bounds, local, out), chunk_len in zip(selection.dim_plans, chunks)
         ]
         self._local = self._out = None
@@ -503,6 +490,11 @@ class Array:
 
     def __getitem__(self, selection):
         """Read a region: NumPy-style basic indexing, plus integer-array and mask indexing."""
+        if type(selection) is tuple and self._cache_metadata and self._shape and len(selection) == len(self._shape) and all(
+            type(s) is int or isinstance(s, np.integer) for s in selection
+        ):
+            # one item: skip planning, read (a few blocks of) one chunk
+            return self._read_item(selection)
         fields, pure_selection = pop_fields(selection)
         if is_pure_fancy_indexing(pure_selection, self.ndim):
             return self.vindex[selection]
@@ -549,6 +541,23 @@ class Array:
         check_fields(fields, self._dtype)
         plan = mask_selection(selection, self._shape, self._chunks)
         return self._get_selection(plan, out=out, fields=fields)
+
+    def _read_item(self, selection):
+        """The item at integer coordinates ``selection`` (one per axis), as a NumPy scalar."""
+        chunk_coords, item_offset = [], 0
+        for index, dim_len, chunk_len, stride in zip(selection, self._shape, self._chunks, self._chunk_strides):
+            index = int(index)
+            if index < 0:
+                index += dim_len
+            if not 0 <= index < dim_len:
+                raise BoundsCheckError(dim_len)
+            chunk_coords.append(index // chunk_len)
+            item_offset += (index % chunk_len) * stride
+        out = np.empty(1, dtype=self._dtype)
+        if not chunkio.is_compiled_path(self, None, out):
+            return self.get_basic_selection(selection)
+        chunkio.read_item(self, self._chunk_key(chunk_coords), item_offset, out)
+        return out[0]
 
     def _get_basic_selection_zd(self, selection, out=None, fields=None):
         selection = ensure_tuple(selection)
@@ -793,13 +802,16 @@ class Array:
         check_fields(fields, self._dtype)
         fields = check_no_multi_fields(fields)
         key = self._chunk_key((0,))
-        with self._chunk_lock(key):
-            chunk = self._read_or_new_chunk(key, shape=()).copy()
+
+        def build(_, cdata):
+            chunk = self._new_chunk(()) if cdata is None else self._pipeline.decode(cdata, key).reshape(()).copy()
             if fields:
                 chunk[fields][selection] = value
             else:
                 chunk[selection] = value
-            self._store_chunks({key: chunk})
+            return chunk
+
+        self._write_chunks([key], build, [True])
 
     def _set_selection(self, plan, value, fields=None):
         check_fields(fields, self._dtype)
@@ -840,31 +852,65 @@ class Array:
             value = value.copy()
         return value
 
-    def _chunk_lock(self, key):
-        if self._synchronizer is None:
-            return _nolock
-        return self._synchronizer[key]
+    def _write_chunks(self, keys, build, needs_old):
+        """Build, encode and store the chunks ``keys`` on the worker pool.
 
-    def _store_chunks(self, chunks):
-        """Encode and store ``{key: chunk}``; fill-only chunks are deleted when asked to."""
-        encoded, empty = {}, []
-        for key, chunk in chunks.items():
-            if not self._write_empty_chunks and self._is_fill_only(chunk):
-                empty.append(key)
-            else:
-                encoded[key] = self._pipeline.encode(chunk)
+        ``build(i, old_cdata)`` returns the new chunk ``i`` (``old_cdata`` is the stored chunk,
+        or None, when ``needs_old[i]``). Chunks equal to the fill value are deleted instead
+        when ``write_empty_chunks`` is False. Batches bound memory to a few chunks per worker;
+        a directory store is written by the workers themselves (each file atomically), other
+        stores once per batch. The first failure cancels the rest and reaches the caller.
+        """
         store = self.chunk_store
-        for key in empty:
-            try:
-                del store[key]
-            except KeyError:
-                pass
-        if not encoded:
+        is_threadsafe = chunkio.is_directory_store(store)
+        nthreads = config.get_threads()
+        batch_size = max(_WRITE_BATCH, 8 * nthreads)
+        for first in range(0, len(keys), batch_size):
+            batch = range(first, min(first + batch_size, len(keys)))
+            with _locks(self, [keys[i] for i in batch]):
+                old = {}
+                if not is_threadsafe:
+                    old = self._fetch([keys[i] for i in batch if needs_old[i]])
+
+                def task(start, stop, cancel):
+                    results = {}
+                    for i in batch[start:stop]:
+                        if cancel.is_set():
+                            raise Cancelled()
+                        key = keys[i]
+                        cdata = None
+                        if needs_old[i]:
+                            cdata = self._fetch([key]).get(key) if is_threadsafe else old.get(key)
+                        chunk = build(i, cdata)
+                        if not self._write_empty_chunks and self._is_fill_only(chunk):
+                            encoded = None
+                        else:
+                            encoded = self._pipeline.encode(chunk)
+                        if is_threadsafe:
+                            _put_chunk(store, key, encoded)
+                        else:
+                            results[key] = encoded
+                    return results
+
+                results = run_ranges(task, len(batch), nthreads)
+                if not is_threadsafe:
+                    merged = {}
+                    for part in results:
+                        merged.update(part)
+                    self._put_chunks(store, merged)
+
+    @staticmethod
+    def _put_chunks(store, encoded):
+        """Store ``{key: bytes}``; a None value deletes the key (absent keys are fine)."""
+        for key in [k for k, v in encoded.items() if v is None]:
+            _put_chunk(store, key, None)
+        present = {k: v for k, v in encoded.items() if v is not None}
+        if not present:
             return
         if hasattr(store, "setitems"):
-            store.setitems(encoded)
+            store.setitems(present)
         else:
-            for key, cdata in encoded.items():
+            for key, cdata in present.items():
                 store[key] = cdata
 
     def _is_fill_only(self, chunk):
@@ -878,8 +924,8 @@ class Array:
 
     def _write_orthogonal(self, plan, value, is_scalar_value, fields):
         table = _AxisTable(plan, self._chunks)
-        chunk_list = list(plan.iter_chunks())
-        keys = [self._chunk_key(coords) for coords, _ in chunk_list]
+        positions, keys = self._orthogonal_chunks(plan)
+        rows = positions.tolist()
         use_kernel = self._is_kernel_path(fields)
         if is_scalar_value:
             value_full = value
@@ -888,47 +934,42 @@ class Array:
                 value = self._value_for_kernel(value, self._dtype)
             value_full = np.expand_dims(value, plan.drop_axes) if plan.drop_axes else value
         is_total = [
-            all(
+            not fields and all(
                 table.whole[d][k] or self._covers_chunk(table.local[d][k], self._chunks[d])
-                for d, k in enumerate(positions)
+                for d, k in enumerate(row)
             )
-            for _, positions in chunk_list
+            for row in rows
         ]
-        for i in range(0, len(keys), _WRITE_BATCH):
-            batch = range(i, min(i + _WRITE_BATCH, len(keys)))
-            partial_keys = [keys[j] for j in batch if fields or not is_total[j]]
-            with _locks(self, [keys[j] for j in batch]):
-                old = self._fetch(partial_keys) if partial_keys else {}
-                new_chunks = {}
-                for j in batch:
-                    key, (_, positions) = keys[j], chunk_list[j]
-                    if is_total[j] and not fields:
-                        chunk = np.empty(self._chunks, dtype=self._dtype, order=self._order)
-                        if is_scalar_value:
-                            chunk.fill(value[()])
-                            new_chunks[key] = chunk
-                            continue
-                    else:
-                        cdata = old.get(key)
-                        chunk = self._new_chunk() if cdata is None else self._pipeline.decode(cdata, key)
-                        if not chunk.flags.writeable:
-                            chunk = chunk.copy(order="K")
-                    locals_k = [table.local[d][k] for d, k in enumerate(positions)]
-                    if is_scalar_value:
-                        outs_k = [np.zeros(len(lk), dtype=np.int64) for lk in locals_k]
-                    else:
-                        outs_k = [table.out[d][k] for d, k in enumerate(positions)]
-                    if use_kernel:
-                        srcs = [o * s for o, s in zip(outs_k, value_full.strides)] if not is_scalar_value else outs_k
-                        dsts = [lk * s for lk, s in zip(locals_k, self._chunk_strides)]
-                        _chunkcopy.copy_orthogonal(value_full, chunk, srcs, dsts)
-                    else:
-                        target = chunk[fields] if fields else chunk
-                        # a scalar stays 0-d so NumPy broadcasts it (an object value may be a list)
-                        src = value_full if is_scalar_value else value_full[np.ix_(*outs_k)]
-                        target[np.ix_(*locals_k)] = src
-                    new_chunks[key] = chunk
-                self._store_chunks(new_chunks)
+        chunk_strides = self._chunk_strides
+
+        def build(i, cdata):
+            row = rows[i]
+            if is_total[i]:
+                chunk = np.empty(self._chunks, dtype=self._dtype, order=self._order)
+                if is_scalar_value:
+                    chunk.fill(value[()])
+                    return chunk
+            else:
+                chunk = self._new_chunk() if cdata is None else self._pipeline.decode(cdata, keys[i])
+                if not chunk.flags.writeable:
+                    chunk = chunk.copy(order="K")
+            locals_k = [table.local[d][k] for d, k in enumerate(row)]
+            if is_scalar_value:
+                outs_k = [np.zeros(len(lk), dtype=np.int64) for lk in locals_k]
+            else:
+                outs_k = [table.out[d][k] for d, k in enumerate(row)]
+            if use_kernel:
+                srcs = outs_k if is_scalar_value else [o * s for o, s in zip(outs_k, value_full.strides)]
+                dsts = [lk * s for lk, s in zip(locals_k, chunk_strides)]
+                _chunkcopy.copy_orthogonal(value_full, chunk, srcs, dsts)
+            else:
+                target = chunk[fields] if fields else chunk
+                # a scalar stays 0-d so NumPy broadcasts it (an object value may be a list)
+                target[np.ix_(*locals_k)] = value_full if is_scalar_value else value_full[np.ix_(*outs_k)]
+            return chunk
+
+        table.local  # split the tables before the workers share them
+        self._write_chunks(keys, build, [not total for total in is_total])
 
     @staticmethod
     def _covers_chunk(local, chunk_len):
@@ -944,6 +985,7 @@ class Array:
         bounds = plan.bounds.tolist()
         chunk_offsets = self._point_offsets(plan)
         use_kernel = self._is_kernel_path(fields)
+        value_offsets = None
         if not is_scalar_value:
             value = value.reshape(-1)
             if value.shape[0] != plan.coords.shape[1]:
@@ -953,26 +995,21 @@ class Array:
             if use_kernel:
                 value = self._value_for_kernel(value, self._dtype)
                 value_offsets = plan.order * value.strides[0]
-        for i in range(0, len(keys), _WRITE_BATCH):
-            batch = range(i, min(i + _WRITE_BATCH, len(keys)))
-            batch_keys = [keys[j] for j in batch]
-            with _locks(self, batch_keys):
-                old = self._fetch(batch_keys)
-                new_chunks = {}
-                for j in batch:
-                    key, a, b = keys[j], bounds[j], bounds[j + 1]
-                    cdata = old.get(key)
-                    chunk = self._new_chunk() if cdata is None else self._pipeline.decode(cdata, key)
-                    if not chunk.flags.writeable:
-                        chunk = chunk.copy(order="K")
-                    if use_kernel:
-                        srcs = np.zeros(b - a, dtype=np.int64) if is_scalar_value else value_offsets[a:b]
-                        _chunkcopy.copy_points(value, chunk, srcs, chunk_offsets[a:b])
-                    else:
-                        target = chunk[fields] if fields else chunk
-                        target[self._point_locals(plan, a, b)] = value if is_scalar_value else value[plan.order[a:b]]
-                    new_chunks[key] = chunk
-                self._store_chunks(new_chunks)
+
+        def build(k, cdata):
+            a, b = bounds[k], bounds[k + 1]
+            chunk = self._new_chunk() if cdata is None else self._pipeline.decode(cdata, keys[k])
+            if not chunk.flags.writeable:
+                chunk = chunk.copy(order="K")
+            if use_kernel:
+                srcs = np.zeros(b - a, dtype=np.int64) if is_scalar_value else value_offsets[a:b]
+                _chunkcopy.copy_points(value, chunk, srcs, chunk_offsets[a:b])
+            else:
+                target = chunk[fields] if fields else chunk
+                target[self._point_locals(plan, a, b)] = value if is_scalar_value else value[plan.order[a:b]]
+            return chunk
+
+        self._write_chunks(keys, build, [True] * len(keys))
 
     # ----------------------------------------------------------------------------------- info
 
@@ -1166,18 +1203,20 @@ class Array:
         return self.view(filters=filters, dtype=dtype, read_only=True)
 
 
-class _NoLock:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_nolock = _NoLock()
 
 # chunks built per batch: bounds a write's memory to this many decoded chunks at a time
 _WRITE_BATCH = 64
+
+
+def _put_chunk(store, key, cdata):
+    """Store one encoded chunk, or delete it (if present) when ``cdata`` is None."""
+    if cdata is not None:
+        store[key] = cdata
+        return
+    try:
+        del store[key]
+    except KeyError:
+        pass
 
 
 class _locks:

@@ -14,6 +14,7 @@ import numpy as np
 from numcodecs.abc import Codec
 from numcodecs.registry import get_codec
 
+from .. import _blosc
 from ..errors import ChunkDecodeError
 
 BLOSC_HEADER_NBYTES = 16
@@ -59,6 +60,14 @@ class CodecPipeline:
         # decoding straight into a caller's buffer needs a byte-for-byte chunk image
         self.can_decode_into = not self.filters and not self.is_object
         self._is_blosc = self.compressor is not None and self.compressor.codec_id == "blosc"
+        # blosc through its C API: GIL-free on any thread, and single-threaded encodes give
+        # the same bytes as numcodecs on a worker thread (deterministic block order)
+        self._blosc_args = None
+        if self._is_blosc and _blosc.is_ready():
+            config = meta.compressor
+            self._blosc_args = (
+                str(config["cname"]), int(config["clevel"]), int(config["shuffle"]), int(config.get("blocksize", 0))
+            )
 
     # ---------------------------------------------------------------------------------- decode
 
@@ -73,7 +82,7 @@ class CodecPipeline:
             raise ChunkDecodeError(chunk_key, f"blosc frame declares {cbytes} bytes but {len(view)} are stored")
         return nbytes
 
-    def decode_into(self, cdata, dest, chunk_key):
+    def decode_into(self, cdata, dest, chunk_key, nthreads=1):
         """Decode ``cdata`` into ``dest``, a writeable contiguous array of exactly one chunk.
 
         Only valid when ``can_decode_into``; ``dest`` must be contiguous in the array's order.
@@ -92,7 +101,10 @@ class CodecPipeline:
             if nbytes != self.chunk_nbytes:
                 raise ChunkDecodeError(chunk_key, f"expected {self.chunk_nbytes} bytes, blosc frame holds {nbytes}")
             try:
-                self.compressor.decode(cdata, out=dest)
+                if self._blosc_args is not None:
+                    _blosc.decode_into(cdata, dest, nthreads)
+                else:
+                    self.compressor.decode(cdata, out=dest)
             except Exception as e:
                 raise ChunkDecodeError(chunk_key, str(e)) from e
             return
@@ -101,6 +113,9 @@ class CodecPipeline:
 
     def _decode_raw(self, cdata, chunk_key):
         """Undo compressor and filters; return a flat array of the chunk's bytes (or objects)."""
+        if self._is_blosc:
+            # numcodecs trusts the frame's own size fields: check them before it reads
+            self._check_blosc_frame(cdata, chunk_key)
         try:
             chunk = self.compressor.decode(cdata) if self.compressor is not None else cdata
             for codec in reversed(self.filters):
@@ -141,6 +156,10 @@ class CodecPipeline:
             data = codec.encode(data)
         if isinstance(data, np.ndarray) and data.dtype.hasobject:
             raise RuntimeError("cannot write object array without object codec")
+        if self._blosc_args is not None and isinstance(data, np.ndarray) and (
+            data.flags.c_contiguous or data.flags.f_contiguous
+        ):
+            return _blosc.encode(data, *self._blosc_args, nthreads=1)
         if self.compressor is not None:
             data = self.compressor.encode(data)
         if isinstance(data, np.ndarray):
