@@ -942,9 +942,20 @@ class Array:
         ]
         chunk_strides = self._chunk_strides
 
+        is_layout = self._order == "C" and "C_CONTIGUOUS" or "F_CONTIGUOUS"
+
         def build(i, cdata):
             row = rows[i]
             if is_total[i]:
+                if use_kernel and not is_scalar_value and table.is_whole(row):
+                    # the value already holds this chunk's bytes in the chunk's layout: encode
+                    # straight from it, no gather
+                    region = value_full[tuple(
+                        slice(int(table.out[d][k][0]), int(table.out[d][k][0]) + n)
+                        for d, (k, n) in enumerate(zip(row, self._chunks))
+                    )]
+                    if region.flags[is_layout]:
+                        return region
                 chunk = np.empty(self._chunks, dtype=self._dtype, order=self._order)
                 if is_scalar_value:
                     chunk.fill(value[()])
