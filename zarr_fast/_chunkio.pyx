@@ -21,9 +21,9 @@ from libc.errno cimport EINTR, ENOENT, ENOTDIR, errno
 from libc.stdint cimport uint8_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy
-from posix.fcntl cimport O_RDONLY, open
+from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.stat cimport fstat, struct_stat
-from posix.unistd cimport close, read
+from posix.unistd cimport close, getpid, read, unlink, write
 
 from zarr_fast._blosc cimport (
     ERR_IO,
@@ -427,3 +427,95 @@ def read_points(list sources, bint from_files, const offset_t[::1] bounds,
             if rc != 0:
                 break
     return [(i, rc, err_no)] if rc != 0 else []
+
+
+cdef extern from "<stdio.h>" nogil:
+    int rename(const char* old_path, const char* new_path)
+    int snprintf(char* buf, size_t size, const char* fmt, ...)
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef unsigned long pthread_t
+    pthread_t pthread_self()
+
+
+cdef int _write_file(const char* path, const unsigned char* data, size_t nbytes,
+                     char* temp_path, size_t temp_capacity, unsigned long long serial) noexcept nogil:
+    # Write data to a fresh temporary file beside path, then rename it over path, so a
+    # reader sees the old file or the new one, never a torn one. Returns 0 or an errno.
+    cdef int fd, err = 0
+    cdef size_t done = 0
+    cdef Py_ssize_t put
+    if <size_t>snprintf(temp_path, temp_capacity, "%s.%d.%lx.%llx.partial", path, getpid(),
+                        <unsigned long>pthread_self(), serial) >= temp_capacity:
+        return 36   # ENAMETOOLONG
+    fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+    if fd < 0:
+        return errno
+    while done < nbytes:
+        put = write(fd, data + done, nbytes - done)
+        if put < 0:
+            if errno == EINTR:
+                continue
+            err = errno
+            break
+        done += put
+    if close(fd) != 0 and err == 0:
+        err = errno
+    if err == 0 and rename(temp_path, path) != 0:
+        err = errno
+    if err != 0:
+        unlink(temp_path)
+    return err
+
+
+_serial = [0]
+
+
+def write_files(list paths, list buffers):
+    """Write ``buffers[i]`` to file ``paths[i]`` (bytes) atomically, without the GIL.
+
+    Each file is written to a unique temporary name in the same folder and renamed into
+    place. Returns ``[(i, errno), ...]`` for the files that failed (nothing of them is left
+    behind; the caller may retry them through the store, which creates missing folders).
+    """
+    cdef Py_ssize_t i, n = len(paths)
+    if len(buffers) != n:
+        raise ValueError("paths and buffers differ in length")
+    cdef const char** path_ptrs = <const char**>malloc(sizeof(char*) * (n + 1))
+    cdef const unsigned char** data_ptrs = <const unsigned char**>malloc(sizeof(char*) * (n + 1))
+    cdef size_t* sizes = <size_t*>malloc(sizeof(size_t) * (n + 1))
+    cdef int* errs = <int*>calloc(n + 1, sizeof(int))
+    cdef size_t longest = 0
+    cdef char* temp_path = NULL
+    cdef const unsigned char[::1] view
+    cdef unsigned long long serial
+    keep = []
+    try:
+        if path_ptrs == NULL or data_ptrs == NULL or sizes == NULL or errs == NULL:
+            raise MemoryError()
+        for i in range(n):
+            path = paths[i]
+            if not isinstance(path, bytes) or b"\0" in path:
+                raise ValueError(f"file paths must be bytes without NUL, found {path!r}")
+            view = memoryview(buffers[i]).cast("B")
+            keep.append(view)
+            path_ptrs[i] = <const char*>(<bytes>path)
+            data_ptrs[i] = &view[0] if view.shape[0] else <const unsigned char*>b""
+            sizes[i] = view.shape[0]
+            longest = max(longest, len(path))
+        temp_path = <char*>malloc(longest + 128)
+        if temp_path == NULL:
+            raise MemoryError()
+        _serial[0] += n
+        serial = _serial[0]
+        with nogil:
+            for i in range(n):
+                errs[i] = _write_file(path_ptrs[i], data_ptrs[i], sizes[i], temp_path,
+                                      longest + 128, serial + i)
+        return [(i, errs[i]) for i in range(n) if errs[i] != 0]
+    finally:
+        free(path_ptrs)
+        free(data_ptrs)
+        free(sizes)
+        free(errs)
+        free(temp_path)

@@ -44,6 +44,28 @@ def is_directory_store(store):
     return isinstance(store, DirectoryStore)
 
 
+def writable_directory_of(store):
+    """The root folder (bytes) when chunk files may be written here directly, else None."""
+    from .storage import DirectoryStore
+
+    root = _directory_of(store)
+    if root is None or type(store)._tofile is not DirectoryStore._tofile:
+        return None
+    if type(store).__setitem__ is not DirectoryStore.__setitem__:
+        return None
+    return root
+
+
+def write_chunk_files(store, root, encoded):
+    """Write ``{key: bytes}`` as chunk files under ``root`` without the GIL, atomically per
+    file; a file that fails (a folder not made yet, say) goes through the store instead,
+    which creates folders or raises naming the key."""
+    keys = list(encoded)
+    paths = [root + b"/" + os.fsencode(k) for k in keys]
+    for index, _ in _chunkio.write_files(paths, [encoded[k] for k in keys]):
+        store[keys[index]] = encoded[keys[index]]
+
+
 def _directory_of(store):
     """The root folder when ``store`` keeps each key in a plain file we may read ourselves."""
     from .storage import DirectoryStore

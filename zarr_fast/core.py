@@ -863,6 +863,7 @@ class Array:
         """
         store = self.chunk_store
         is_threadsafe = chunkio.is_directory_store(store)
+        file_root = chunkio.writable_directory_of(store)
         nthreads = config.get_threads()
         batch_size = max(_WRITE_BATCH, 8 * nthreads)
         for first in range(0, len(keys), batch_size):
@@ -886,10 +887,13 @@ class Array:
                             encoded = None
                         else:
                             encoded = self._pipeline.encode(chunk)
-                        if is_threadsafe:
+                        if is_threadsafe and (encoded is None or file_root is None):
                             _put_chunk(store, key, encoded)
                         else:
                             results[key] = encoded
+                    if file_root is not None and results:
+                        chunkio.write_chunk_files(store, file_root, results)
+                        return {}
                     return results
 
                 results = run_ranges(task, len(batch), nthreads)
