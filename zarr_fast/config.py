@@ -4,6 +4,10 @@ The budget defaults to the CPUs available to this process (``os.sched_getaffinit
 set with the ``ZARR_FAST_THREADS`` environment variable, with ``set_threads(n)``, or for a
 block with ``with zarr_fast.config.threads(n):``. The worker pool is created lazily, resized
 when the budget changes, and replaced by a fresh one in a child after ``fork``.
+
+An optional decoded-chunk cache, off by default (``ZARR_FAST_CHUNK_CACHE_BYTES`` or
+``set_chunk_cache_bytes``), bounds in bytes what each array keeps to serve repeated
+single-item reads of hot chunks.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 ENV_THREADS = "ZARR_FAST_THREADS"
+ENV_CHUNK_CACHE = "ZARR_FAST_CHUNK_CACHE_BYTES"
 
 
 def _available_cpus():
@@ -75,6 +80,35 @@ def threads(n: int):
         yield n
     finally:
         _state.override = previous
+
+
+def _cache_bytes_from_env():
+    value = os.environ.get(ENV_CHUNK_CACHE, "").strip()
+    if not value:
+        return 0
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"{ENV_CHUNK_CACHE} must be a non-negative integer, found {value!r}") from None
+    if n < 0:
+        raise ValueError(f"{ENV_CHUNK_CACHE} must be a non-negative integer, found {value!r}")
+    return n
+
+
+_chunk_cache_bytes = _cache_bytes_from_env()
+
+
+def get_chunk_cache_bytes() -> int:
+    """Bytes of decoded chunks each array may keep for repeated single-item reads (0: off)."""
+    return _chunk_cache_bytes
+
+
+def set_chunk_cache_bytes(n: int) -> None:
+    """Bound each array's decoded-chunk cache to ``n`` bytes (0 turns it off)."""
+    global _chunk_cache_bytes
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"the chunk cache size must be a non-negative integer, found {n!r}")
+    _chunk_cache_bytes = n
 
 
 def get_pool(nthreads: int) -> ThreadPoolExecutor:

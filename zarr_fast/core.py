@@ -13,6 +13,7 @@ Callers may pass any ``MutableMapping`` as store. Only ``resize``, ``append`` an
 from __future__ import annotations
 
 import binascii
+import collections
 import hashlib
 import itertools
 import math
@@ -230,6 +231,10 @@ class Array:
         self._compressor = self._pipeline.compressor
         self._filters = self._pipeline.filters or None
         self._chunk_strides = _layout_strides(self._chunks, self._dtype.itemsize, self._order)
+        # decoded chunks kept for repeated item reads (config.set_chunk_cache_bytes); new
+        # metadata or another process's writes are not seen through it, so it is opt-in
+        self._chunk_cache = collections.OrderedDict()
+        self._chunk_cache_nbytes = 0
 
     def _refresh_metadata(self):
         if not self._cache_metadata:
@@ -553,11 +558,37 @@ class Array:
                 raise BoundsCheckError(dim_len)
             chunk_coords.append(index // chunk_len)
             item_offset += (index % chunk_len) * stride
+        key = self._chunk_key(chunk_coords)
+        if config.get_chunk_cache_bytes() and not self._dtype.hasobject:
+            chunk = self._cached_chunk(key)
+            return chunk.reshape(-1, order="A").view(np.uint8)[item_offset:item_offset + self.itemsize].view(
+                self._dtype)[0]
         out = np.empty(1, dtype=self._dtype)
         if not chunkio.is_compiled_path(self, None, out):
             return self.get_basic_selection(selection)
-        chunkio.read_item(self, self._chunk_key(chunk_coords), item_offset, out)
+        chunkio.read_item(self, key, item_offset, out)
         return out[0]
+
+    def _cached_chunk(self, key):
+        """The decoded chunk ``key`` from this array's bounded LRU cache (read on a miss)."""
+        cache = self._chunk_cache
+        chunk = cache.pop(key, None)
+        if chunk is None:
+            chunk = self._read_or_new_chunk(key)
+            chunk.flags.writeable = False
+            self._chunk_cache_nbytes += chunk.nbytes
+        cache[key] = chunk   # most recently used last
+        limit = config.get_chunk_cache_bytes()
+        while self._chunk_cache_nbytes > limit and len(cache) > 1:
+            _, evicted = cache.popitem(last=False)
+            self._chunk_cache_nbytes -= evicted.nbytes
+        return chunk
+
+    def _forget_cached_chunks(self, keys):
+        for key in keys:
+            evicted = self._chunk_cache.pop(key, None)
+            if evicted is not None:
+                self._chunk_cache_nbytes -= evicted.nbytes
 
     def _get_basic_selection_zd(self, selection, out=None, fields=None):
         selection = ensure_tuple(selection)
@@ -862,6 +893,7 @@ class Array:
         stores once per batch. The first failure cancels the rest and reaches the caller.
         """
         store = self.chunk_store
+        self._forget_cached_chunks(keys)
         is_threadsafe = chunkio.is_directory_store(store)
         file_root = chunkio.writable_directory_of(store)
         nthreads = config.get_threads()
