@@ -41,25 +41,36 @@ ctypedef int (*compress_ctx_t)(int, int, size_t, size_t, const void*, void*, siz
 ctypedef int (*decompress_ctx_t)(const void*, void*, size_t, int) noexcept nogil
 ctypedef int (*getitem_t)(const void*, int, int, void*) noexcept nogil
 ctypedef int (*validate_t)(const void*, size_t, size_t*) noexcept nogil
+ctypedef int (*lz4_partial_t)(const char*, char*, int, int, int) noexcept nogil
+ctypedef int (*lz4_version_t)() noexcept nogil
 
 cdef enum:
     _HEADER_NBYTES = 16   # BLOSC_MIN_HEADER_LENGTH == BLOSC_MAX_OVERHEAD in c-blosc 1.x
     _FLAG_MEMCPYED = 0x02
     _FLAG_RESERVED = 0x08
+    _FLAG_BYTE_SHUFFLE = 0x01
+    _FLAG_BIT_SHUFFLE = 0x04
+    _FLAG_DONT_SPLIT = 0x10    # set by the encoder when a block is one stream, not typesize
+    _LZ4_FORMAT = 1            # flags bits 5-7; lz4 and lz4hc share the lz4 block format
+    _MAX_SPLITS = 16           # c-blosc splits only types of at most 16 bytes ...
+    _MIN_BUFFERSIZE = 128      # ... into streams of at least 128 bytes
+    _MAX_PARTIAL_ITEMS = 64    # more items per block than this: decode the whole block
     _INT_MAX = 2147483647
 
 cdef compress_ctx_t _compress_ctx = NULL
 cdef decompress_ctx_t _decompress_ctx = NULL
 cdef getitem_t _getitem = NULL
 cdef validate_t _validate = NULL
+cdef lz4_partial_t _lz4_partial = NULL
 cdef int _has_symbols = 0
+cdef int _is_partial_enabled = 1   # tests and benchmarks switch the partial decode off
 cdef int _is_bound = 0
 
 
 cdef int _bind_symbols():
     # numcodecs.blosc is imported first so that RTLD_NOLOAD finds it already mapped: we
     # only borrow the copy of c-blosc that numcodecs loaded, never load a second one.
-    global _compress_ctx, _decompress_ctx, _getitem, _validate
+    global _compress_ctx, _decompress_ctx, _getitem, _validate, _lz4_partial
     try:
         import numcodecs.blosc as numcodecs_blosc
         path = os.fsencode(numcodecs_blosc.__file__)
@@ -72,6 +83,11 @@ cdef int _bind_symbols():
     _decompress_ctx = <decompress_ctx_t>dlsym(handle, b"blosc_decompress_ctx")
     _getitem = <getitem_t>dlsym(handle, b"blosc_getitem")
     _validate = <validate_t>dlsym(handle, b"blosc_cbuffer_validate")
+    # Optional: LZ4's partial decoder lets one item cost a stream prefix instead of a whole
+    # block. Before lz4 1.9 it could write past targetOutputSize, so older copies are not used.
+    cdef lz4_version_t lz4_version = <lz4_version_t>dlsym(handle, b"LZ4_versionNumber")
+    if lz4_version != NULL and lz4_version() >= 10900:
+        _lz4_partial = <lz4_partial_t>dlsym(handle, b"LZ4_decompress_safe_partial")
     # The handle is deliberately kept open: the pointers must outlive this function.
     return (_compress_ctx != NULL and _decompress_ctx != NULL and _getitem != NULL
             and _validate != NULL)
@@ -158,16 +174,239 @@ cdef int _cmp_int64(const void* a, const void* b) noexcept nogil:
     return (x > y) - (x < y)
 
 
+cdef struct _BlockLayout:
+    # How one compressed block stores its decoded bytes (see _block_layout).
+    size_t block_nbytes   # decoded bytes in this block (less than blocksize for a leftover)
+    size_t nstreams       # separately compressed streams, one after another
+    size_t stream_nbytes  # decoded bytes per stream
+    size_t typesize
+    int is_shuffled       # byte shuffle: stream bytes are planes of byte k of every unit
+
+
+cdef inline void _block_layout(_BlockLayout* layout, unsigned char flags, size_t typesize,
+                               size_t blocksize, size_t block_nbytes) noexcept nogil:
+    # c-blosc 1.x's rules: a byte-shuffled block (typesize > 1) is first permuted so that
+    # byte k of every typesize-unit comes together; then a block is cut into typesize
+    # streams unless the frame says "don't split", the type is wider than 16 bytes, the
+    # streams would be shorter than 128 bytes, or it is the short last (leftover) block.
+    cdef int is_split = (not (flags & _FLAG_DONT_SPLIT) and typesize <= _MAX_SPLITS
+                         and block_nbytes // typesize >= _MIN_BUFFERSIZE
+                         and block_nbytes == blocksize)
+    layout.block_nbytes = block_nbytes
+    layout.nstreams = typesize if is_split else 1
+    layout.stream_nbytes = block_nbytes // layout.nstreams
+    layout.typesize = typesize
+    layout.is_shuffled = (flags & _FLAG_BYTE_SHUFFLE) != 0 and typesize > 1
+
+
+cdef inline size_t _stream_position(const _BlockLayout* layout, size_t byte) noexcept nogil:
+    # Where in-block decoded byte `byte` sits in the concatenated streams.
+    if layout.is_shuffled:
+        return ((byte % layout.typesize) * (layout.block_nbytes // layout.typesize)
+                + byte // layout.typesize)
+    return byte
+
+
+cdef bint _is_lz4_block_of(const unsigned char* src, size_t src_nbytes,
+                            size_t expected_nbytes) noexcept nogil:
+    # Walk the sequences of one LZ4 block (token, literal run, 2-byte offset, match) without
+    # decoding: true when they consume exactly src_nbytes bytes, every match offset points
+    # into bytes already produced, and they produce exactly expected_nbytes bytes. This is
+    # the size check c-blosc makes after decoding a whole stream, which a partial decode
+    # cannot make, at a cost per sequence instead of per byte.
+    cdef const unsigned char* ip = src
+    cdef const unsigned char* end = src + src_nbytes
+    cdef size_t produced = 0, length, offset
+    cdef unsigned int token, extra
+    while ip < end:
+        token = ip[0]
+        ip += 1
+        length = token >> 4
+        if length == 15:   # a literal length of 15 goes on in bytes until one is not 255
+            while True:
+                if ip >= end:
+                    return False
+                extra = ip[0]
+                ip += 1
+                length += extra
+                if extra != 255:
+                    break
+        if length > <size_t>(end - ip):
+            return False
+        ip += length
+        produced += length
+        if ip == end:          # the last sequence is literals only
+            return produced == expected_nbytes
+        if end - ip < 2:
+            return False
+        offset = ip[0] | (<size_t>ip[1] << 8)
+        ip += 2
+        if offset - 1 >= produced:   # offset 0 wraps around and is refused with the rest
+            return False
+        length = token & 15
+        if length == 15:
+            while True:
+                if ip >= end:
+                    return False
+                extra = ip[0]
+                ip += 1
+                length += extra
+                if extra != 255:
+                    break
+        produced += length + 4       # LZ4's shortest match is 4 bytes
+        if produced > expected_nbytes:
+            return False
+    return False
+
+
+cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
+                             size_t block_cnbytes, unsigned char* dst_block,
+                             const _BlockLayout* layout, const int64_t* offsets,
+                             Py_ssize_t n_items, Py_ssize_t itemsize, int64_t block_first_byte,
+                             unsigned char** scratch, size_t* scratch_nbytes) noexcept nogil:
+    # An lz4/lz4hc block (not bitshuffled) decoded only as far as the items need: each
+    # needed stream up to its last needed byte with LZ4's partial decoder (streams stored
+    # raw are read in place), then each item's bytes gathered into dst_block (the block's
+    # first byte in the chunk); no other dst byte is written. offsets are the chunk byte
+    # offsets of the items touching this block. The block's compressed bytes are
+    # frame[block_start:block_start + block_cnbytes]; with fd >= 0 only the stream sizes,
+    # the needed streams and the needed bytes of raw streams are read into frame.
+    # Checks: stream sizes are positive and fill the block exactly, as c-blosc writes them;
+    # the partial decoder gives every byte asked for; and the smallest compressed stream
+    # decodes to exactly the stream size, which a header with a wrong block size, type
+    # size or split flag fails (every stream of a block has the same size).
+    # *scratch (malloc'd, *scratch_nbytes long) is grown as needed and freed by the caller.
+    cdef size_t first_needed[_MAX_SPLITS]
+    cdef size_t needed[_MAX_SPLITS]
+    cdef size_t stream_cnbytes[_MAX_SPLITS]
+    cdef size_t stream_start[_MAX_SPLITS]
+    cdef const unsigned char* plane[_MAX_SPLITS]
+    cdef size_t nstreams = layout.nstreams, stream_nbytes = layout.stream_nbytes
+    cdef size_t j, byte, first, stop, position, total = 0, read = 0
+    cdef size_t checked = _MAX_SPLITS
+    cdef unsigned char* block = frame + block_start
+    cdef unsigned char* grown
+    cdef int64_t offset
+    cdef Py_ssize_t i
+    cdef int got, ret
+    for j in range(nstreams):
+        needed[j] = 0
+        first_needed[j] = stream_nbytes
+    for i in range(n_items):
+        offset = offsets[i] - block_first_byte
+        first = <size_t>offset if offset > 0 else 0
+        stop = <size_t>(offset + itemsize)
+        if stop > layout.block_nbytes:
+            stop = layout.block_nbytes
+        for byte in range(first, stop):
+            position = _stream_position(layout, byte)
+            j = position // stream_nbytes
+            position = position % stream_nbytes
+            if position >= needed[j]:
+                needed[j] = position + 1
+            if position < first_needed[j]:
+                first_needed[j] = position
+    # The stream sizes, each in front of its stream: read one by one, skipping the data.
+    for j in range(nstreams):
+        if block_cnbytes - read < 4:
+            return ERR_DECOMPRESS
+        ret = _read_range(fd, frame, block_start + read, block_start + read + 4)
+        if ret != 0:
+            return ret
+        stream_cnbytes[j] = _le32(block + read)
+        read += 4
+        stream_start[j] = read
+        if stream_cnbytes[j] == 0 or stream_cnbytes[j] > block_cnbytes - read:
+            return ERR_DECOMPRESS
+        read += stream_cnbytes[j]
+        if stream_cnbytes[j] != stream_nbytes and (
+                checked == _MAX_SPLITS or stream_cnbytes[j] < stream_cnbytes[checked]):
+            checked = j
+    if read != block_cnbytes:
+        return ERR_DECOMPRESS
+    if checked != _MAX_SPLITS:
+        ret = _read_range(fd, frame, block_start + stream_start[checked],
+                          block_start + stream_start[checked] + stream_cnbytes[checked])
+        if ret != 0:
+            return ret
+        if not _is_lz4_block_of(block + stream_start[checked], stream_cnbytes[checked],
+                                stream_nbytes):
+            return ERR_DECOMPRESS
+    for j in range(nstreams):
+        total += needed[j] if stream_cnbytes[j] != stream_nbytes else 0
+    if total > scratch_nbytes[0]:
+        grown = <unsigned char*>malloc(total)
+        if grown == NULL:
+            return ERR_SIZE
+        free(scratch[0])
+        scratch[0] = grown
+        scratch_nbytes[0] = total
+    total = 0
+    for j in range(nstreams):
+        if not needed[j]:
+            continue
+        if stream_cnbytes[j] == stream_nbytes:   # c-blosc stores a stream it cannot shrink raw
+            ret = _read_range(fd, frame, block_start + stream_start[j] + first_needed[j],
+                              block_start + stream_start[j] + needed[j])
+            if ret != 0:
+                return ret
+            plane[j] = block + stream_start[j]
+            continue
+        if j != checked:
+            ret = _read_range(fd, frame, block_start + stream_start[j],
+                              block_start + stream_start[j] + stream_cnbytes[j])
+            if ret != 0:
+                return ret
+        got = _lz4_partial(<const char*>(block + stream_start[j]),
+                           <char*>(scratch[0] + total), <int>stream_cnbytes[j],
+                           <int>needed[j], <int>needed[j])
+        if got < 0 or <size_t>got != needed[j]:
+            return ERR_DECOMPRESS
+        plane[j] = scratch[0] + total
+        total += needed[j]
+    for i in range(n_items):
+        offset = offsets[i] - block_first_byte
+        first = <size_t>offset if offset > 0 else 0
+        stop = <size_t>(offset + itemsize)
+        if stop > layout.block_nbytes:
+            stop = layout.block_nbytes
+        for byte in range(first, stop):
+            position = _stream_position(layout, byte)
+            dst_block[byte] = plane[position // stream_nbytes][position % stream_nbytes]
+    return 0
+
+
+cdef inline Py_ssize_t _lower_bound(const int64_t* sorted_offsets, Py_ssize_t n,
+                                    int64_t value) noexcept nogil:
+    # Index of the first sorted offset >= value.
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sorted_offsets[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef int _decode_blocks(int fd, unsigned char* frame, size_t frame_nbytes, unsigned char* dst,
                         size_t blocksize, size_t nblocks, size_t nbytes, size_t typesize,
-                        const unsigned char* is_needed) noexcept nogil:
+                        const unsigned char* is_needed, const int64_t* item_byte_offsets,
+                        Py_ssize_t n_items, Py_ssize_t itemsize) noexcept nogil:
     # Compressed frame: check the whole bstarts table, then read and decode only the needed
     # blocks. A block's compressed bytes run to the next larger start (blocks compressed by
-    # several threads need not be stored in order) or to the end of the frame.
+    # several threads need not be stored in order) or to the end of the frame. A block
+    # holding few items of an lz4 frame decodes just those items (_decode_block_items);
+    # any other needed block is decoded whole by blosc_getitem.
     cdef size_t table_stop = _HEADER_NBYTES + 4 * nblocks
-    cdef size_t b, lo, hi, mid, start, stop, block_nbytes
+    cdef size_t b, lo, hi, mid, start, stop, block_nbytes, scratch_nbytes = 0
     cdef int64_t* starts
+    cdef int64_t* sorted_offsets = NULL
+    cdef unsigned char* scratch = NULL
+    cdef Py_ssize_t first_item, stop_item
+    cdef _BlockLayout layout
     cdef int ret = 0, got
+    cdef unsigned char flags = frame[2]
     if table_stop > frame_nbytes:
         return ERR_HEADER
     ret = _read_range(fd, frame, _HEADER_NBYTES, table_stop)
@@ -186,6 +425,15 @@ cdef int _decode_blocks(int fd, unsigned char* frame, size_t frame_nbytes, unsig
         if starts[b] == starts[b - 1]:  # two blocks cannot share their first byte
             free(starts)
             return ERR_HEADER
+    # Items sorted by offset, so each block's items are one run found by binary search.
+    # With more items than the blocks could take partially there is no point sorting.
+    if (_lz4_partial != NULL and _is_partial_enabled and (flags >> 5) == _LZ4_FORMAT
+            and not (flags & _FLAG_BIT_SHUFFLE)
+            and <size_t>n_items <= _MAX_PARTIAL_ITEMS * nblocks):
+        sorted_offsets = <int64_t*>malloc(n_items * sizeof(int64_t))
+        if sorted_offsets != NULL:
+            memcpy(sorted_offsets, item_byte_offsets, n_items * sizeof(int64_t))
+            qsort(sorted_offsets, n_items, sizeof(int64_t), _cmp_int64)
     for b in range(nblocks):
         if not is_needed[b]:
             continue
@@ -199,15 +447,31 @@ cdef int _decode_blocks(int fd, unsigned char* frame, size_t frame_nbytes, unsig
             else:
                 hi = mid
         stop = <size_t>starts[lo] if lo < nblocks else frame_nbytes
+        block_nbytes = blocksize if (b + 1) * blocksize <= nbytes else nbytes - b * blocksize
+        if sorted_offsets != NULL:
+            # Items overlapping this block: those starting less than itemsize bytes before it.
+            first_item = _lower_bound(sorted_offsets, n_items,
+                                      <int64_t>(b * blocksize) - itemsize + 1)
+            stop_item = _lower_bound(sorted_offsets, n_items, <int64_t>((b + 1) * blocksize))
+            if stop_item - first_item <= _MAX_PARTIAL_ITEMS:
+                _block_layout(&layout, flags, typesize, blocksize, block_nbytes)
+                ret = _decode_block_items(fd, frame, start, stop - start, dst + b * blocksize,
+                                          &layout, sorted_offsets + first_item,
+                                          stop_item - first_item, itemsize,
+                                          <int64_t>(b * blocksize), &scratch, &scratch_nbytes)
+                if ret != 0:
+                    break
+                continue
         ret = _read_range(fd, frame, start, stop)
         if ret != 0:
             break
-        block_nbytes = blocksize if (b + 1) * blocksize <= nbytes else nbytes - b * blocksize
         got = _getitem(frame, <int>(b * blocksize // typesize), <int>(block_nbytes // typesize),
                        dst + b * blocksize)
         if got < 0 or <size_t>got != block_nbytes:
             ret = ERR_DECOMPRESS
             break
+    free(scratch)
+    free(sorted_offsets)
     free(starts)
     return ret
 
@@ -277,7 +541,7 @@ cdef int _decode_items(int fd, unsigned char* frame, size_t frame_nbytes, void* 
         ret = ERR_HEADER   # blosc_getitem counts in typesize units: blocks must align
     else:
         ret = _decode_blocks(fd, frame, frame_nbytes, dst, blocksize, nblocks, nbytes,
-                             typesize, is_needed)
+                             typesize, is_needed, item_byte_offsets, n_items, itemsize)
     free(is_needed)
     return ret
 
@@ -331,6 +595,19 @@ def _force_unbound_for_tests(is_unbound=True):
     previous = bool(_is_bound)
     _is_bound = 0 if is_unbound else _has_symbols
     return previous
+
+
+def _set_partial_decode_for_tests(is_enabled=True):
+    """Allow (or forbid) decoding single items from lz4 stream prefixes; returns the old flag."""
+    global _is_partial_enabled
+    previous = bool(_is_partial_enabled)
+    _is_partial_enabled = 1 if is_enabled else 0
+    return previous
+
+
+def has_partial_decode():
+    """True when lz4 frames can decode single items from stream prefixes (lz4 >= 1.9)."""
+    return _lz4_partial != NULL and bool(_is_partial_enabled)
 
 
 cdef object _byte_view(object arr, bint is_writeable):

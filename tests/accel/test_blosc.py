@@ -144,17 +144,14 @@ def test_decode_items_values_and_untouched_blocks(index, from_file, tmp_path):
         else:
             _blosc.decode_items(frame, out, offsets)
         assert out[items].tobytes() == arr[items].tobytes()
-        # Exactly the blocks holding requested bytes were written; the rest is sentinel.
+        # Only blocks holding requested bytes may be written (wholly, or just the items
+        # when an lz4 block is decoded from stream prefixes); the rest is sentinel.
         needed = np.zeros(-(-arr.nbytes // blocksize), dtype=bool)
         for offset in offsets:
             needed[offset // blocksize:(offset + itemsize - 1) // blocksize + 1] = True
-        raw, expected = out.view(np.uint8), arr.view(np.uint8)
-        for b in range(needed.size):
-            block = slice(b * blocksize, (b + 1) * blocksize)
-            if needed[b]:
-                assert raw[block].tobytes() == expected[block].tobytes()
-            else:
-                assert (raw[block] == 0xA5).all()
+        raw = out.view(np.uint8)
+        for b in np.flatnonzero(~needed):
+            assert (raw[b * blocksize:(b + 1) * blocksize] == 0xA5).all()
 
 
 def _reverse_block_order(frame):
@@ -321,3 +318,133 @@ def test_fallback_when_unbound(tmp_path):
     finally:
         _blosc._force_unbound_for_tests(not was_bound)
     assert _blosc.is_ready() == was_bound
+
+
+# --- Item-level decode from lz4 stream prefixes ------------------------------------------
+# For lz4/lz4hc frames a block holding few requested items is decoded only up to the last
+# byte each of its streams must give; these compare that path with numcodecs' full decode
+# over the layouts c-blosc writes (split or not, byte-shuffled or not, leftover blocks,
+# streams stored raw) and with the whole-block path it replaces.
+
+PARTIAL_DTYPES = ["u1", "<i2", "<f4", "S3", "<f8", "V12", "<c16", "V17"]
+
+
+def _partial_array(rng, nitems, dtype, kind):
+    dtype = np.dtype(dtype)
+    if kind == "smooth":   # a smooth field with noise in the low bytes, like W4's data
+        values = np.sin(np.arange(nitems * dtype.itemsize) / 50.0) * 100
+        raw = (values + rng.normal(0, 0.01, values.size)).astype("<f4").view(np.uint8)
+        raw = raw[:nitems * dtype.itemsize]
+    else:
+        raw = _array(rng, nitems, dtype, kind).view(np.uint8)
+    return np.frombuffer(raw.tobytes(), dtype=dtype).copy()
+
+
+def _check_items(frame, arr, item_sets, tmp_path):
+    expected = np.empty_like(arr)
+    numcodecs.blosc.decompress(frame, expected)
+    assert expected.tobytes() == arr.tobytes()
+    path = tmp_path / "chunk"
+    path.write_bytes(frame)
+    for items in item_sets:
+        offsets = np.asarray(items, dtype=np.int64) * arr.itemsize
+        for from_file in (False, True):
+            out = np.zeros_like(arr)
+            if from_file:
+                _blosc.decode_items_from_file(str(path), out, offsets)
+            else:
+                _blosc.decode_items(frame, out, offsets)
+            assert out[items].tobytes() == arr[items].tobytes()
+
+
+@pytest.mark.parametrize("cname", ["lz4", "lz4hc", "zstd", "blosclz"])
+@pytest.mark.parametrize("shuffle", [0, 1, 2])
+@pytest.mark.parametrize("dtype", PARTIAL_DTYPES, ids=str)
+def test_decode_items_matches_numcodecs(cname, shuffle, dtype, tmp_path):
+    rng = np.random.default_rng(len(cname) * 100 + shuffle * 10 + np.dtype(dtype).itemsize)
+    itemsize = np.dtype(dtype).itemsize
+    # c-blosc picks lz4 block sizes itself (64 KiB at clevel 1): 70001 items leave a short
+    # leftover block; 100 items of 8 bytes or more are too few to split into streams;
+    # zstd and blosclz take the forced sizes; random bytes are stored raw.
+    for nitems, clevel, blocksize, kind in [(4099, 5, 0, "smooth"), (70001, 1, 0, "smooth"),
+                                            (100, 5, 0, "pattern"),
+                                            (3001, 5, 128 * itemsize + itemsize, "pattern"),
+                                            (1500, 5, 256, "random")]:
+        arr = _partial_array(rng, nitems, dtype, kind)
+        frame = bytes(numcodecs.Blosc(cname, clevel, shuffle, blocksize).encode(arr))
+        some = np.concatenate([[0, nitems - 1], rng.integers(0, nitems, 7)])
+        # Every third item: more than 64 per block, so those blocks are decoded whole.
+        _check_items(frame, arr, [some, some[2:3], np.arange(0, nitems, 3)], tmp_path)
+
+
+def test_partial_decode_writes_only_the_items():
+    if not _blosc.has_partial_decode():
+        pytest.skip("lz4 partial decoding is not available in this numcodecs")
+    rng = np.random.default_rng(5)
+    arr = _partial_array(rng, 1 << 16, "<f4", "smooth")
+    frame = bytes(numcodecs.Blosc().encode(arr))
+    info = _blosc.frame_info(frame)
+    assert info["flags"] == 0x21      # lz4, byte shuffle, split: the W4 layout
+    items = np.array([5, 4000, 40000, 65535])
+    out = np.full_like(arr, np.nan)
+    _blosc.decode_items(frame, out, items * 4)
+    assert out[items].tobytes() == arr[items].tobytes()
+    untouched = np.ones(arr.size, dtype=bool)
+    untouched[items] = False
+    assert np.isnan(out[untouched]).all()
+    # The whole-block path gives the same items and fills the blocks.
+    previous = _blosc._set_partial_decode_for_tests(False)
+    try:
+        whole = np.full_like(arr, np.nan)
+        _blosc.decode_items(frame, whole, items * 4)
+    finally:
+        _blosc._set_partial_decode_for_tests(previous)
+    assert whole[items].tobytes() == arr[items].tobytes()
+    block = info["blocksize"] // 4
+    assert not np.isnan(whole[items[0] // block * block:][:block]).any()
+
+
+def test_items_straddling_blocks_and_streams(tmp_path):
+    # Decoded as 12-byte items, a typesize-4 frame with 1000-byte blocks has items that
+    # start in one block and end in the next: both blocks give their part.
+    rng = np.random.default_rng(6)
+    values = _partial_array(rng, 3 * 40000, "<f4", "smooth")
+    for cname in ("lz4", "lz4hc", "zstd"):
+        # lz4 at clevel 1 takes 64 KiB blocks (65536 is no multiple of 12), zstd 1000.
+        frame = bytes(numcodecs.Blosc(cname, 1, 1, 1000).encode(values))
+        blocksize = _blosc.frame_info(frame)["blocksize"]
+        assert blocksize % 12 != 0
+        arr = values.view("V12")
+        straddling = [b * blocksize // 12 for b in range(1, 4)]
+        _check_items(frame, arr, [[0, 39999] + straddling, straddling[:1]], tmp_path)
+
+
+def test_blocks_stored_raw_inside_a_compressed_frame(tmp_path):
+    # Noise in the low bytes: those streams do not shrink and are stored raw, the
+    # exponent streams compress; both kinds appear within one block.
+    rng = np.random.default_rng(7)
+    arr = (1000 + rng.random(1 << 15)).astype("<f4")
+    frame = bytes(numcodecs.Blosc("lz4", 9, 1, 1 << 14).encode(arr))
+    info = _blosc.frame_info(frame)
+    assert not info["flags"] & 0x02 and info["cbytes"] > arr.nbytes // 2
+    _check_items(frame, arr, [rng.integers(0, arr.size, 12)], tmp_path)
+
+
+@settings(deadline=None, max_examples=200)
+@given(cname=st.sampled_from(["lz4", "lz4hc"]), data=st.data())
+def test_corrupt_lz4_streams_never_crash(cname, data):
+    # Bytes anywhere in the block data (stream sizes, lz4 tokens, offsets) are changed:
+    # the item-level decode must raise ValueError or return, never read out of bounds.
+    rng = np.random.default_rng(8)
+    arr = _partial_array(rng, 8192, "<f4", "smooth")
+    frame = bytearray(numcodecs.Blosc(cname, 5, 1, 8192).encode(arr))
+    nblocks = -(-arr.nbytes // 8192)
+    for _ in range(data.draw(st.integers(1, 4))):
+        position = data.draw(st.integers(16 + 4 * nblocks, len(frame) - 1))
+        frame[position] = data.draw(st.integers(0, 255))
+    items = data.draw(st.lists(st.integers(0, arr.size - 1), min_size=1, max_size=6))
+    out = np.zeros_like(arr)
+    try:
+        _blosc.decode_items(bytes(frame), out, np.array(items, dtype=np.int64) * 4)
+    except ValueError:
+        pass
