@@ -28,7 +28,8 @@ How the numbers are kept honest on a small, noisy VM:
 
 After the workload table come the machine's limits on the same chunk bytes (numcodecs Blosc
 decode and encode of every chunk on a thread pool of all cores, one Blosc thread per call, and a
-plain memory copy of the whole array), and W2 / W1 as a percentage of them. Each row carries the
+plain memory copy of the whole array; with W7w, the cost of storing W7's chunk files alone), and
+W2 / W1 as a percentage of them. Each row carries the
 issue's target and a verdict; the targets were set for a 2-core machine.
 
 Callers run it as a script (``python bench/side_by_side.py --scale 4096``); the code under test
@@ -435,6 +436,37 @@ def machine_limits(data, chunks, main_path, repeat, threads):
     return results
 
 
+def file_write_limit(data, small_chunks, root, repeat, threads, sample=4096):
+    """Time to store W7's chunk files alone: temp file + rename per chunk, on a pool of ``threads``.
+
+    Every W7w write pays this per chunk whatever the library does (65,536 files at full size).
+    ``sample`` files (the first chunk's Blosc frame, repeated) are written into a fresh
+    directory; the time is scaled to the array's chunk count. Returns the same entry as
+    :func:`machine_limits`.
+    """
+    codec = common.numcodecs_compressor("blosc-lz4")
+    frame = codec.encode(np.ascontiguousarray(data[:small_chunks[0], :small_chunks[1]]))
+    nchunks = -(-data.shape[0] // small_chunks[0]) * -(-data.shape[1] // small_chunks[1])
+    count = min(sample, nchunks)
+    folder = tempfile.mkdtemp(prefix="file-limit-", dir=root)
+
+    def write_one(index):
+        path = os.path.join(folder, f"{index // 256}.{index % 256}")
+        with open(path + ".partial", "wb") as f:
+            f.write(frame)
+        os.replace(path + ".partial", path)
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        def write_all():
+            list(pool.map(write_one, range(count)))
+
+        timed(write_all)  # warm-up: the directory's entries exist from here on, as in a rewrite
+        seconds = statistics.median(timed(write_all)[0] for _ in range(repeat)) * nchunks / count
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"label": f"write {nchunks:,} chunk files (temp + rename), {threads} threads, from {count:,}",
+            "seconds": seconds, "nbytes": data.nbytes, "gbps": data.nbytes / seconds / 1e9}
+
+
 # ---------------------------------------------------------------------------------------------
 # targets
 
@@ -620,6 +652,9 @@ def main(argv=None):
         limits = {}
         if not args.no_limits:
             limits = machine_limits(data, chunks, main_path, args.repeat, args.limit_threads or cpu_count())
+            if "W7w" in wanted:
+                limits["files"] = file_write_limit(data, small_chunks, root, args.repeat,
+                                                   args.limit_threads or cpu_count())
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
