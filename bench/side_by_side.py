@@ -146,16 +146,20 @@ def store_nbytes(path):
 
 
 def source_commit():
-    """``(commit, is_dirty)`` of the checkout that ``import zarr_fast`` comes from, or ``(None, None)``."""
+    """``(commit, is_dirty)`` of the package ``import zarr_fast`` comes from, or ``(None, None)``.
+
+    The commit is the last one that touched the package directory (bench-only commits move HEAD
+    but not the code under test); dirty means the package has uncommitted changes.
+    """
     try:
         import zarr_fast
 
         package = os.path.dirname(os.path.abspath(zarr_fast.__file__))
-        commit = subprocess.run(["git", "-C", package, "rev-parse", "--short", "HEAD"], capture_output=True,
+        commit = subprocess.run(["git", "-C", package, "log", "-1", "--format=%h", "--", "."], capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", package, "status", "--porcelain", "--", "."], capture_output=True,
                                text=True, check=True).stdout.strip()
-        return commit, bool(dirty)
+        return commit or None, bool(dirty)
     except Exception:  # not a git checkout, or git missing: the report just says unknown
         return None, None
 
