@@ -56,6 +56,23 @@ from .util import (
 )
 
 
+_META_CACHE = collections.OrderedDict()
+_META_CACHE_SIZE = 256
+
+
+def _decode_cached(meta_bytes):
+    """Decode (and check) a ``.zarray`` document, remembering recent ones: reopening an
+    array costs a dict lookup instead of a JSON parse (``ArrayMeta`` is immutable)."""
+    raw = bytes(meta_bytes)
+    meta = _META_CACHE.get(raw)
+    if meta is None:
+        meta = check_array_meta(decode_array_metadata(raw))
+        _META_CACHE[raw] = meta
+        if len(_META_CACHE) > _META_CACHE_SIZE:
+            _META_CACHE.popitem(last=False)
+    return meta
+
+
 def _check_array_shape(param, array, shape):
     if not hasattr(array, "shape"):
         raise TypeError(f"parameter {param!r}: expected an array-like object, got {type(array)!r}")
@@ -209,7 +226,7 @@ class Array:
         except KeyError as e:
             raise ArrayNotFoundError(self._path) from e
         try:
-            meta = check_array_meta(decode_array_metadata(meta_bytes))
+            meta = _decode_cached(meta_bytes)
         except MetadataError as e:
             raise MetadataError(f"{key!r}: {e}") from e
         if not meta.has_dimension_separator_key:

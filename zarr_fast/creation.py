@@ -277,10 +277,23 @@ def open_array(
         dimension_separator=dimension_separator,
     )
     if mode in ("r", "r+"):
-        if not contains_array(store, path=path):
+        # read the metadata straight away: one store access instead of a check and a read
+        try:
+            return Array(
+                store,
+                read_only=mode == "r",
+                synchronizer=synchronizer,
+                cache_metadata=cache_metadata,
+                cache_attrs=cache_attrs,
+                path=path,
+                chunk_store=chunk_store,
+                write_empty_chunks=write_empty_chunks,
+                meta_array=meta_array,
+            )
+        except ArrayNotFoundError:
             if contains_group(store, path=path):
-                raise ContainsGroupError(path)
-            raise ArrayNotFoundError(path)
+                raise ContainsGroupError(path) from None
+            raise
     elif mode == "w":
         init_array(store, overwrite=True, **init_kwargs)
     elif mode == "a":
