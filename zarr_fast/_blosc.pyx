@@ -8,7 +8,14 @@ that numcodecs' own ``numcodecs.blosc`` extension links statically and exports, 
 no dependency and vendor no c-blosc. It offers: whole-frame decode into any buffer,
 encode byte-identical to ``numcodecs.Blosc(...).encode`` (with one internal thread), and
 item-level partial decode (from memory or straight from an open file with ``pread``) that
-decodes only the blosc blocks holding the requested items.
+decodes only the blosc blocks holding the requested items. In lz4/lz4hc frames (not
+bitshuffled) a block holding few requested items is not even decoded whole: c-blosc stores
+a block as ``typesize`` separately compressed streams (stream k holds byte k of every item
+when byte-shuffled), so each stream is decoded with LZ4's partial decoder only up to the
+last byte the items need, and only those streams are read from the file. Such a decode
+checks what c-blosc would check on the streams it reads in full (stream sizes fill the
+block; one stream's decoded size is verified by walking its sequences), but a corrupt byte
+inside the unread tail of a stream goes unnoticed where a whole-block decode might fail.
 
 Callers guarantee: frames are passed with exactly their stored length; destination
 buffers are writeable, contiguous and do not overlap the source; ``frame_buf`` has room
@@ -453,8 +460,11 @@ cdef int _decode_blocks(int fd, unsigned char* frame, size_t frame_nbytes, unsig
             first_item = _lower_bound(sorted_offsets, n_items,
                                       <int64_t>(b * blocksize) - itemsize + 1)
             stop_item = _lower_bound(sorted_offsets, n_items, <int64_t>((b + 1) * blocksize))
-            if stop_item - first_item <= _MAX_PARTIAL_ITEMS:
-                _block_layout(&layout, flags, typesize, blocksize, block_nbytes)
+            _block_layout(&layout, flags, typesize, blocksize, block_nbytes)
+            # A byte-shuffled block kept as one stream spreads every item over all of it:
+            # a prefix would be nearly the whole block, so blosc_getitem does it better.
+            if (stop_item - first_item <= _MAX_PARTIAL_ITEMS
+                    and not (layout.is_shuffled and layout.nstreams == 1)):
                 ret = _decode_block_items(fd, frame, start, stop - start, dst + b * blocksize,
                                           &layout, sorted_offsets + first_item,
                                           stop_item - first_item, itemsize,
