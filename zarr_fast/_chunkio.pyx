@@ -125,6 +125,67 @@ cdef int _decode_frame(const unsigned char* frame, size_t frame_nbytes, char* ds
     return decode_blosc(frame, frame_nbytes, dst, chunk_nbytes, codec_threads)
 
 
+cdef extern from "<sys/mman.h>" nogil:
+    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
+    int munmap(void* addr, size_t length)
+    int PROT_READ, MAP_PRIVATE, MAP_POPULATE
+    void* MAP_FAILED
+
+
+cdef enum:
+    # files at least this big are mapped rather than read: the kernel's pages are decoded
+    # (or, for raw chunks, copied to the output) directly, saving one copy
+    MAP_MIN_NBYTES = 1 << 16
+
+
+cdef struct Encoded:
+    const unsigned char* data
+    size_t nbytes
+    void* mapping            # non-NULL: data is a mapping to release with munmap
+    size_t mapping_nbytes
+
+
+cdef int _acquire(Source* src, Scratch* s, Encoded* enc, int* err_no) noexcept nogil:
+    # The encoded bytes of one chunk: its frame in memory, a mapping of its file, or its
+    # file read into s.file. Returns 0, IS_MISSING or a negative error code.
+    cdef size_t file_nbytes = 0
+    cdef int fd, rc = 0
+    cdef void* mapping
+    enc.mapping = NULL
+    enc.mapping_nbytes = 0
+    if src.path == NULL:
+        if src.frame == NULL:
+            return IS_MISSING
+        enc.data = src.frame
+        enc.nbytes = src.frame_nbytes
+        return 0
+    fd = _open_chunk(src.path, &file_nbytes, err_no)
+    if fd < 0:
+        return IS_MISSING if fd == -IS_MISSING else fd
+    if file_nbytes >= MAP_MIN_NBYTES:
+        mapping = mmap(NULL, file_nbytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
+        if mapping != MAP_FAILED:
+            close(fd)
+            enc.mapping = mapping
+            enc.mapping_nbytes = file_nbytes
+            enc.data = <const unsigned char*>mapping
+            enc.nbytes = file_nbytes
+            return 0
+    rc = _reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
+    if rc == 0:
+        rc = _read_all(fd, s.file, file_nbytes, err_no)
+    close(fd)
+    enc.data = s.file
+    enc.nbytes = file_nbytes
+    return rc
+
+
+cdef void _release(Encoded* enc) noexcept nogil:
+    if enc.mapping != NULL:
+        munmap(enc.mapping, enc.mapping_nbytes)
+        enc.mapping = NULL
+
+
 cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, int codec,
                      int codec_threads, const offset_t* items, Py_ssize_t nitems,
                      Py_ssize_t itemsize, int* err_no) noexcept nogil:
@@ -133,28 +194,28 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
     # Returns 0, IS_MISSING, or a negative error code.
     cdef size_t file_nbytes = 0
     cdef int fd, rc
-    if src.path != NULL:
-        fd = _open_chunk(src.path, &file_nbytes, err_no)
-        if fd < 0:
-            return IS_MISSING if fd == -IS_MISSING else fd
-        rc = _reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
-        if rc == 0 and items != NULL and codec == 1:
-            rc = decode_blosc_items_from_fd(fd, file_nbytes, s.file, dst, chunk_nbytes,
-                                            items, nitems, itemsize)
+    cdef Encoded enc
+    if items != NULL and codec == 1:
+        if src.path != NULL:
+            fd = _open_chunk(src.path, &file_nbytes, err_no)
+            if fd < 0:
+                return IS_MISSING if fd == -IS_MISSING else fd
+            rc = _reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
+            if rc == 0:
+                rc = decode_blosc_items_from_fd(fd, file_nbytes, s.file, dst, chunk_nbytes,
+                                                items, nitems, itemsize)
             close(fd)
             return rc
-        if rc == 0:
-            rc = _read_all(fd, s.file, file_nbytes, err_no)
-        close(fd)
-        if rc != 0:
-            return rc
-        return _decode_frame(s.file, file_nbytes, dst, chunk_nbytes, codec, codec_threads)
-    if src.frame == NULL:
-        return IS_MISSING
-    if items != NULL and codec == 1:
+        if src.frame == NULL:
+            return IS_MISSING
         return decode_blosc_items(src.frame, src.frame_nbytes, dst, chunk_nbytes, items,
                                   nitems, itemsize)
-    return _decode_frame(src.frame, src.frame_nbytes, dst, chunk_nbytes, codec, codec_threads)
+    rc = _acquire(src, s, &enc, err_no)
+    if rc != 0:
+        return rc
+    rc = _decode_frame(enc.data, enc.nbytes, dst, chunk_nbytes, codec, codec_threads)
+    _release(&enc)
+    return rc
 
 
 cdef void _outer_items(int naxes, const offset_t** offsets, const offset_t* lengths,
@@ -280,6 +341,7 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
     cdef const offset_t[::1] view
     cdef const uint8_t[::1] wview
     cdef const char* fill_data = NULL
+    cdef Encoded enc
 
     if naxes < 1 or naxes > MAX_AXES or not (
             len(bounds) == len(src_offsets) == len(dst_offsets) == len(whole) == naxes):
@@ -347,6 +409,18 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
             if is_whole:
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, out_data + dst_base,
                                  chunk_nbytes, codec, codec_threads, NULL, 0, itemsize, &err_no)
+            elif codec == 0:
+                # raw chunks scatter straight from their bytes (often a file mapping)
+                rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, &err_no)
+                if rc == 0:
+                    if enc.nbytes == <size_t>chunk_nbytes:
+                        copy_outer_product(<const char*>enc.data, out_data, naxes, src_ptrs,
+                                           dst_ptrs, lengths, itemsize, False, -1)
+                    else:
+                        rc = ERR_SIZE
+                    _release(&enc)
+                    if rc == 0:
+                        continue
             elif codec == 1 and nitems <= SPARSE_MAX_ITEMS and nitems * itemsize * 16 <= chunk_nbytes:
                 _outer_items(naxes, src_ptrs, lengths, b_.scratch.items)
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
