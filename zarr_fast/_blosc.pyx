@@ -50,6 +50,7 @@ ctypedef int (*getitem_t)(const void*, int, int, void*) noexcept nogil
 ctypedef int (*validate_t)(const void*, size_t, size_t*) noexcept nogil
 ctypedef int (*lz4_partial_t)(const char*, char*, int, int, int) noexcept nogil
 ctypedef int (*lz4_version_t)() noexcept nogil
+ctypedef int (*lz4_safe_t)(const char*, char*, int, int) noexcept nogil
 
 cdef enum:
     _HEADER_NBYTES = 16   # BLOSC_MIN_HEADER_LENGTH == BLOSC_MAX_OVERHEAD in c-blosc 1.x
@@ -62,6 +63,7 @@ cdef enum:
     _MAX_SPLITS = 16           # c-blosc splits only types of at most 16 bytes ...
     _MIN_BUFFERSIZE = 128      # ... into streams of at least 128 bytes
     _MAX_PARTIAL_ITEMS = 64    # more items per block than this: decode the whole block
+    _WHOLE_STREAM_RATIO = 8    # streams shrunk this much or more are decoded whole (below)
     _INT_MAX = 2147483647
 
 cdef compress_ctx_t _compress_ctx = NULL
@@ -69,6 +71,7 @@ cdef decompress_ctx_t _decompress_ctx = NULL
 cdef getitem_t _getitem = NULL
 cdef validate_t _validate = NULL
 cdef lz4_partial_t _lz4_partial = NULL
+cdef lz4_safe_t _lz4_safe = NULL
 cdef int _has_symbols = 0
 cdef int _is_partial_enabled = 1   # tests and benchmarks switch the partial decode off
 cdef int _is_bound = 0
@@ -77,7 +80,7 @@ cdef int _is_bound = 0
 cdef int _bind_symbols():
     # numcodecs.blosc is imported first so that RTLD_NOLOAD finds it already mapped: we
     # only borrow the copy of c-blosc that numcodecs loaded, never load a second one.
-    global _compress_ctx, _decompress_ctx, _getitem, _validate, _lz4_partial
+    global _compress_ctx, _decompress_ctx, _getitem, _validate, _lz4_partial, _lz4_safe
     try:
         import numcodecs.blosc as numcodecs_blosc
         path = os.fsencode(numcodecs_blosc.__file__)
@@ -94,7 +97,9 @@ cdef int _bind_symbols():
     # block. Before lz4 1.9 it could write past targetOutputSize, so older copies are not used.
     cdef lz4_version_t lz4_version = <lz4_version_t>dlsym(handle, b"LZ4_versionNumber")
     if lz4_version != NULL and lz4_version() >= 10900:
-        _lz4_partial = <lz4_partial_t>dlsym(handle, b"LZ4_decompress_safe_partial")
+        _lz4_safe = <lz4_safe_t>dlsym(handle, b"LZ4_decompress_safe")
+        if _lz4_safe != NULL:
+            _lz4_partial = <lz4_partial_t>dlsym(handle, b"LZ4_decompress_safe_partial")
     # The handle is deliberately kept open: the pointers must outlive this function.
     return (_compress_ctx != NULL and _decompress_ctx != NULL and _getitem != NULL
             and _validate != NULL)
@@ -278,10 +283,15 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
     # offsets of the items touching this block. The block's compressed bytes are
     # frame[block_start:block_start + block_cnbytes]; with fd >= 0 only the stream sizes,
     # the needed streams and the needed bytes of raw streams are read into frame.
+    # A needed stream shrunk _WHOLE_STREAM_RATIO times or more is decoded whole instead:
+    # its long runs cost LZ4 little in a whole decode, but the partial decoder copies an
+    # overlapping match that reaches the target byte by byte (4x slower than a whole-block
+    # decode on a ramp of int32), and such streams are cheap to decode whole anyway.
     # Checks: stream sizes are positive and fill the block exactly, as c-blosc writes them;
-    # the partial decoder gives every byte asked for; and the smallest compressed stream
-    # decodes to exactly the stream size, which a header with a wrong block size, type
-    # size or split flag fails (every stream of a block has the same size).
+    # the partial decoder gives every byte asked for; and one compressed stream (one decoded
+    # whole, or else the smallest, by walking its sequences) decodes to exactly the stream
+    # size, which a header with a wrong block size, type size or split flag fails (every
+    # stream of a block has the same size).
     # *scratch (malloc'd, *scratch_nbytes long) is grown as needed and freed by the caller.
     cdef size_t first_needed[_MAX_SPLITS]
     cdef size_t needed[_MAX_SPLITS]
@@ -291,6 +301,8 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
     cdef size_t nstreams = layout.nstreams, stream_nbytes = layout.stream_nbytes
     cdef size_t j, byte, first, stop, position, total = 0, read = 0
     cdef size_t checked = _MAX_SPLITS
+    cdef bint is_whole[_MAX_SPLITS]
+    cdef bint is_checked_whole = False
     cdef unsigned char* block = frame + block_start
     cdef unsigned char* grown
     cdef int64_t offset
@@ -331,7 +343,13 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
             checked = j
     if read != block_cnbytes:
         return ERR_DECOMPRESS
-    if checked != _MAX_SPLITS:
+    for j in range(nstreams):
+        is_whole[j] = (needed[j] != 0 and stream_cnbytes[j] != stream_nbytes
+                       and stream_cnbytes[j] * _WHOLE_STREAM_RATIO <= stream_nbytes)
+        if is_whole[j]:
+            checked = j          # its whole decode checks its size: no walk needed
+            is_checked_whole = True
+    if checked != _MAX_SPLITS and not is_checked_whole:
         ret = _read_range(fd, frame, block_start + stream_start[checked],
                           block_start + stream_start[checked] + stream_cnbytes[checked])
         if ret != 0:
@@ -340,7 +358,10 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
                                 stream_nbytes):
             return ERR_DECOMPRESS
     for j in range(nstreams):
-        total += needed[j] if stream_cnbytes[j] != stream_nbytes else 0
+        if is_whole[j]:
+            total += stream_nbytes
+        elif stream_cnbytes[j] != stream_nbytes:
+            total += needed[j]
     if total > scratch_nbytes[0]:
         grown = <unsigned char*>malloc(total)
         if grown == NULL:
@@ -359,11 +380,19 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
                 return ret
             plane[j] = block + stream_start[j]
             continue
-        if j != checked:
+        if j != checked or is_checked_whole:
             ret = _read_range(fd, frame, block_start + stream_start[j],
                               block_start + stream_start[j] + stream_cnbytes[j])
             if ret != 0:
                 return ret
+        if is_whole[j]:
+            got = _lz4_safe(<const char*>(block + stream_start[j]), <char*>(scratch[0] + total),
+                            <int>stream_cnbytes[j], <int>stream_nbytes)
+            if got < 0 or <size_t>got != stream_nbytes:
+                return ERR_DECOMPRESS
+            plane[j] = scratch[0] + total
+            total += stream_nbytes
+            continue
         got = _lz4_partial(<const char*>(block + stream_start[j]),
                            <char*>(scratch[0] + total), <int>stream_cnbytes[j],
                            <int>needed[j], <int>needed[j])
