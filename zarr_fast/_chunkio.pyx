@@ -593,3 +593,93 @@ def write_files(list paths, list buffers):
         free(sizes)
         free(errs)
         free(temp_path)
+
+
+cdef extern from "<unistd.h>" nogil:
+    Py_ssize_t pread(int fd, void* buf, size_t count, long offset)
+
+
+def read_item(object source, bint from_files, int codec, Py_ssize_t chunk_nbytes,
+              Py_ssize_t item_offset, cnp.ndarray out, object fill, int codec_threads):
+    """Read the one item at byte ``item_offset`` of a chunk into ``out``'s first item.
+
+    ``source`` is the chunk's file path (bytes, ``from_files``), its encoded bytes, or None.
+    A raw chunk file is read at the item only; a blosc chunk decodes just what the item
+    needs. Checks: the item lies inside the chunk, ``out`` is writeable and contiguous with
+    the fill's item size. Returns ``(code, errno)``: ``(0, 0)`` on success.
+    """
+    cdef Py_ssize_t itemsize = out.itemsize
+    cdef Source src
+    cdef Scratch scratch
+    cdef offset_t item = item_offset
+    cdef int rc = 0, err_no = 0, fd
+    cdef size_t file_nbytes = 0
+    cdef Py_ssize_t got
+    cdef char* out_data = <char*>cnp.PyArray_DATA(out)
+    cdef const unsigned char[::1] view
+    if item_offset < 0 or item_offset + itemsize > chunk_nbytes or out.size < 1:
+        raise ValueError(f"item at byte {item_offset} is outside a chunk of {chunk_nbytes} bytes")
+    if not cnp.PyArray_ISWRITEABLE(out) or not cnp.PyArray_IS_C_CONTIGUOUS(out):
+        raise ValueError("out must be writeable and contiguous")
+    if codec == CODEC_BLOSC and not blosc_ready():
+        raise RuntimeError("blosc is not available to the compiled chunk path")
+    src.path = NULL
+    src.frame = NULL
+    src.frame_nbytes = 0
+    keep = source
+    if source is not None:
+        if from_files:
+            if not isinstance(source, bytes):
+                raise TypeError("a chunk path must be bytes")
+            src.path = <const char*>(<bytes>source)
+        else:
+            view = memoryview(source).cast("B")
+            keep = view
+            src.frame_nbytes = view.shape[0]
+            src.frame = &view[0] if view.shape[0] else <const unsigned char*>b""
+    scratch.chunk = NULL
+    scratch.file = NULL
+    scratch.file_capacity = 0
+    scratch.items = NULL
+    try:
+        with nogil:
+            if codec == 0 and src.path != NULL:
+                fd = _open_chunk(src.path, &file_nbytes, &err_no)
+                if fd < 0:
+                    rc = IS_MISSING if fd == -IS_MISSING else fd
+                else:
+                    if file_nbytes != <size_t>chunk_nbytes:
+                        rc = ERR_SIZE
+                    else:
+                        got = pread(fd, out_data, itemsize, item_offset)
+                        if got != itemsize:
+                            err_no = errno
+                            rc = ERR_IO
+                    close(fd)
+            elif codec == 0:
+                if src.frame == NULL:
+                    rc = IS_MISSING
+                elif src.frame_nbytes != <size_t>chunk_nbytes:
+                    rc = ERR_SIZE
+                else:
+                    memcpy(out_data, src.frame + item_offset, itemsize)
+            else:
+                scratch.chunk = <char*>malloc(chunk_nbytes)
+                if scratch.chunk == NULL:
+                    rc = ERR_IO
+                else:
+                    rc = _load_chunk(&src, &scratch, scratch.chunk, chunk_nbytes, codec,
+                                     codec_threads, &item, 1, itemsize, &err_no)
+                    if rc == 0:
+                        memcpy(out_data, scratch.chunk + item_offset, itemsize)
+    finally:
+        free(scratch.chunk)
+        free(scratch.file)
+    if rc == IS_MISSING:
+        if fill is not None:
+            fill = np.ascontiguousarray(fill)
+            if fill.itemsize != itemsize:
+                raise ValueError("fill item size differs from out's")
+            memcpy(out_data, cnp.PyArray_DATA(fill), itemsize)
+        return (0, 0)
+    return (rc, err_no)

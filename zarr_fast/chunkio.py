@@ -82,8 +82,7 @@ class ChunkSources:
 
     def __init__(self, array, keys):
         self.keys = keys
-        self.codec = _codec_kind(array._pipeline)
-        root = _directory_of(array.chunk_store) if self.codec is not None else None
+        self.codec, root = source_of(array)
         self.from_files = root is not None
         if self.from_files:
             # keys are built from digits, separators and a validated path: safe as file names
@@ -174,19 +173,33 @@ def read_points(array, plan, out, keys, chunk_offsets):
     _raise_first(sources, run_ranges(task, nchunks, nthreads))
 
 
-_ONE_POINT_BOUNDS = np.array([0, 1], dtype=np.int64)
-_FIRST_ITEM = np.zeros(1, dtype=np.int64)
+def source_of(array):
+    """``(codec, root)`` for the array's chunks, worked out once per array (and metadata):
+    the compiled codec kind (or None) and the folder of a directory store (or None)."""
+    found = array._chunk_source
+    if found is None:
+        codec = _codec_kind(array._pipeline)
+        root = _directory_of(array.chunk_store) if codec is not None else None
+        found = array._chunk_source = (codec, root)
+    return found
 
 
 def read_item(array, key, item_offset, out):
     """Read the one item at byte ``item_offset`` of chunk ``key`` into ``out[0]``."""
-    sources = ChunkSources(array, [key])
-    fill = array._fill_scalar() if array._fill_value is not None else None
-    errors = _chunkio.read_points(
-        sources.items, sources.from_files, _ONE_POINT_BOUNDS, np.array([item_offset], dtype=np.int64),
-        _FIRST_ITEM, out, fill, sources.codec, array._pipeline.chunk_nbytes, config.get_threads(), 0, 1,
+    codec, root = source_of(array)
+    if root is not None:
+        source = root + b"/" + os.fsencode(key)
+    else:
+        source = array._fetch([key]).get(key)
+    fill = array._fill_item
+    code, err_no = _chunkio.read_item(
+        source, root is not None, codec, array._pipeline.chunk_nbytes, item_offset, out, fill,
+        config.get_threads(),
     )
-    _raise_first(sources, [errors])
+    if code:
+        if code == -4 and err_no:
+            raise OSError(err_no, f"{os.strerror(err_no)} (chunk {key!r})", os.fsdecode(source) if root else key)
+        raise ChunkDecodeError(key, _chunkio.ERROR_NAMES.get(code, f"error {code}"))
 
 
 def decode_in_workers(array, keys, handle_chunk):

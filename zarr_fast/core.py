@@ -248,6 +248,9 @@ class Array:
         self._compressor = self._pipeline.compressor
         self._filters = self._pipeline.filters or None
         self._chunk_strides = _layout_strides(self._chunks, self._dtype.itemsize, self._order)
+        self._chunk_source = None   # chunkio.source_of's answer for this metadata
+        self._fill_item = np.array(meta.fill_value, dtype=self._dtype) if (
+            meta.fill_value is not None and not self._dtype.hasobject) else None
         # decoded chunks kept for repeated item reads (config.set_chunk_cache_bytes); new
         # metadata or another process's writes are not seen through it, so it is opt-in
         self._chunk_cache = collections.OrderedDict()
