@@ -111,6 +111,13 @@ def is_compiled_path(array, fields, out):
     )
 
 
+def _threads_for(array, nchunks):
+    """``(workers, codec threads each)``: many chunks get one codec thread per worker, a
+    single chunk gets the whole budget inside the codec."""
+    budget = config.get_threads()
+    return _nthreads_for(nchunks * array._pipeline.chunk_nbytes), budget if nchunks == 1 else 1
+
+
 def _nthreads_for(nbytes):
     budget = config.get_threads()
     return max(1, min(budget, nbytes // _MIN_BYTES_PER_RANGE or 1))
@@ -140,37 +147,31 @@ def read_orthogonal(array, plan, full_out, keys, positions, table):
     direct_ok = all(
         n == 1 or out_strides[d] == chunk_strides[d] for d, n in enumerate(array._chunks)
     )
-    fill = array._fill_scalar() if array._fill_value is not None else None
-    nchunks = len(keys)
-    nthreads = _nthreads_for(nchunks * array._pipeline.chunk_nbytes)
-    codec_threads = config.get_threads() if nchunks == 1 else 1
+    nthreads, codec_threads = _threads_for(array, len(keys))
 
     def task(start, stop, cancel):
         return _chunkio.read_orthogonal(
             sources.items, sources.from_files, positions, bounds, src_offsets, dst_offsets,
-            table.whole, full_out, fill, sources.codec, array._pipeline.chunk_nbytes,
+            table.whole, full_out, array._fill_item, sources.codec, array._pipeline.chunk_nbytes,
             direct_ok, codec_threads, start, stop,
         )
 
-    _raise_first(sources, run_ranges(task, nchunks, nthreads))
+    _raise_first(sources, run_ranges(task, len(keys), nthreads))
 
 
 def read_points(array, plan, out, keys, chunk_offsets):
     """Fill ``out`` (1-D) from the chunks of a point plan on the compiled path."""
     sources = ChunkSources(array, keys)
     dst_offsets = np.ascontiguousarray(plan.order * out.strides[0], dtype=np.int64)
-    fill = array._fill_scalar() if array._fill_value is not None else None
-    nchunks = len(keys)
-    nthreads = _nthreads_for(nchunks * array._pipeline.chunk_nbytes)
-    codec_threads = config.get_threads() if nchunks == 1 else 1
+    nthreads, codec_threads = _threads_for(array, len(keys))
 
     def task(start, stop, cancel):
         return _chunkio.read_points(
             sources.items, sources.from_files, plan.bounds, chunk_offsets, dst_offsets, out,
-            fill, sources.codec, array._pipeline.chunk_nbytes, codec_threads, start, stop,
+            array._fill_item, sources.codec, array._pipeline.chunk_nbytes, codec_threads, start, stop,
         )
 
-    _raise_first(sources, run_ranges(task, nchunks, nthreads))
+    _raise_first(sources, run_ranges(task, len(keys), nthreads))
 
 
 def source_of(array):
@@ -191,9 +192,8 @@ def read_item(array, key, item_offset, out):
         source = root + b"/" + os.fsencode(key)
     else:
         source = array._fetch([key]).get(key)
-    fill = array._fill_item
     code, err_no = _chunkio.read_item(
-        source, root is not None, codec, array._pipeline.chunk_nbytes, item_offset, out, fill,
+        source, root is not None, codec, array._pipeline.chunk_nbytes, item_offset, out, array._fill_item,
         config.get_threads(),
     )
     if code:

@@ -648,20 +648,12 @@ class Array:
 
     def _fetch(self, keys):
         """Stored bytes for ``keys`` (absent keys are left out); store errors propagate."""
-        store = self.chunk_store
-        if hasattr(store, "getitems"):
-            contexts = {}
-            if not isinstance(self._meta_array, np.ndarray):
-                # Only a non-NumPy meta_array is worth telling the store about (as zarr 2.18).
-                contexts = ConstantMap(keys, constant=Context(meta_array=self._meta_array))
-            return store.getitems(keys, contexts=contexts)
-        found = {}
-        for key in keys:
-            try:
-                found[key] = store[key]
-            except KeyError:
-                pass
-        return found
+        contexts = {}
+        if not isinstance(self._meta_array, np.ndarray):
+            # Only a non-NumPy meta_array is worth telling the store about (as zarr 2.18).
+            contexts = ConstantMap(keys, constant=Context(meta_array=self._meta_array))
+        # chunk stores are normalised to BaseStore, which always has getitems
+        return self.chunk_store.getitems(keys, contexts=contexts)
 
     def _is_kernel_path(self, fields, *arrays):
         """True when byte-level kernels can serve this call (else the NumPy path does)."""
@@ -670,10 +662,6 @@ class Array:
             and not self._dtype.hasobject
             and all(isinstance(a, np.ndarray) and _has_nonnegative_strides(a) for a in arrays)
         )
-
-    def _fill_scalar(self, fields=None):
-        fill = np.array(self._fill_value, dtype=self._dtype)
-        return fill[fields] if fields else fill
 
     def _new_chunk(self, shape=None):
         """A chunk holding the fill value (zeros when there is none), in the array's order."""
@@ -722,7 +710,7 @@ class Array:
                 self._read_chunk_numpy(cdatas.get(key), key, full_out, table, row, fields)
             return
         chunk_strides, out_strides = self._chunk_strides, full_out.strides
-        fill = self._fill_scalar() if self._fill_value is not None else None
+        fill = self._fill_item
 
         def copy_chunk(i, chunk):
             row = rows[i]
@@ -767,7 +755,7 @@ class Array:
                 chunkio.read_points(self, plan, out, keys, chunk_offsets)
                 return
             out_offsets = plan.order * out.strides[0]
-            fill = self._fill_scalar() if self._fill_value is not None else None
+            fill = self._fill_item
 
             def copy_chunk(k, chunk):
                 a, b = bounds[k], bounds[k + 1]
@@ -974,7 +962,7 @@ class Array:
             return False
         if self._dtype.kind == "O":
             return bool(np.all(np.equal(chunk, self._fill_value)))
-        return _chunkcopy.is_fill(np.ascontiguousarray(chunk).reshape(-1), self._fill_scalar())
+        return _chunkcopy.is_fill(np.ascontiguousarray(chunk).reshape(-1), self._fill_item)
 
     # ------------------------------------------------------------------------ orthogonal write
 
