@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import zarr_fast
 from zarr_fast import config
 
 BAD_BUDGETS = [0, -1, 1.5, "2", None, True, False, 2.0]
@@ -28,9 +29,12 @@ def _budget_in_child(env_value=None, affinity=None):
     if env_value is not None:
         env[config.ENV_THREADS] = env_value
     preexec = (lambda: os.sched_setaffinity(0, affinity)) if affinity is not None else None
+    # run beside the zarr_fast under test: `python -c` puts the working directory first on
+    # sys.path, and a checkout's uncompiled source tree must not shadow the installed package
+    beside_package = os.path.dirname(os.path.dirname(zarr_fast.__file__))
     return subprocess.run(
         [sys.executable, "-c", "import zarr_fast.config as c; print(c.get_threads())"],
-        env=env, capture_output=True, text=True, timeout=60, preexec_fn=preexec,
+        env=env, capture_output=True, text=True, timeout=60, preexec_fn=preexec, cwd=beside_package,
     )
 
 

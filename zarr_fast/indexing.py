@@ -208,13 +208,6 @@ class OrthogonalSelection:
             n *= len(plan[0])
         return n
 
-    def iter_chunks(self):
-        """Yield ``(chunk_coords, positions)`` where ``positions[d]`` indexes ``dim_plans[d]``."""
-        ranges = [range(len(plan[0])) for plan in self.dim_plans]
-        chunk_ix = [plan[0].tolist() for plan in self.dim_plans]
-        for positions in itertools.product(*ranges):
-            yield tuple(chunk_ix[d][k] for d, k in enumerate(positions)), positions
-
 
 class PointSelection:
     """Points grouped by chunk for coordinate and mask selections.
