@@ -5,7 +5,20 @@ bytes are zarr-python 2.18's. Hot paths (selection planning, chunk copies) are C
 """
 from numcodecs import *  # noqa: F401,F403  (zarr re-exports the codecs at top level)
 
-from .convenience import open
+from .convenience import (
+    LazyLoader,
+    consolidate_metadata,
+    copy,
+    copy_all,
+    copy_store,
+    load,
+    open,
+    open_consolidated,
+    save,
+    save_array,
+    save_group,
+    tree,
+)
 from .core import Array
 from .creation import (
     array,
@@ -22,6 +35,7 @@ from .creation import (
     zeros_like,
 )
 from .errors import CopyError, MetadataError
+from .hierarchy import Group, group, open_group
 from .storage import (
     DictStore,
     DirectoryStore,
