@@ -12,6 +12,7 @@ from zarr_fast.storage.base import (
     attrs_key,
     group_meta_key,
 )
+from zarr_fast.storage.consolidated import ConsolidatedMetadataStore
 from zarr_fast.storage.directory import (
     DirectoryStore,
     InvalidKeyError,
@@ -42,6 +43,7 @@ __all__ = [
     "DirectoryStore",
     "NestedDirectoryStore",
     "TempStore",
+    "ConsolidatedMetadataStore",
     "InvalidKeyError",
     "array_meta_key",
     "group_meta_key",
@@ -63,6 +65,6 @@ __all__ = [
 # ``zarr.storage``: ``Array.info`` prints the store type, and pickles stay valid however
 # the submodules are reorganised.
 for _cls in (BaseStore, Store, KVStore, MemoryStore, DictStore, DirectoryStore,
-             NestedDirectoryStore, TempStore, InvalidKeyError):
+             NestedDirectoryStore, TempStore, InvalidKeyError, ConsolidatedMetadataStore):
     _cls.__module__ = __name__
 del _cls
