@@ -22,7 +22,7 @@ from libc.stdint cimport uint8_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
-from posix.stat cimport fstat, struct_stat
+from posix.stat cimport S_ISDIR, fstat, struct_stat
 from posix.unistd cimport close, getpid, read, unlink, write
 
 from zarr_fast._blosc cimport (
@@ -95,6 +95,10 @@ cdef int _open_chunk(const char* path, size_t* file_nbytes, int* err_no) noexcep
         err_no[0] = errno
         close(fd)
         return ERR_IO
+    if S_ISDIR(st.st_mode):
+        # a folder where a chunk would be is not a chunk (the store says KeyError too)
+        close(fd)
+        return -IS_MISSING
     file_nbytes[0] = <size_t>st.st_size
     return fd
 

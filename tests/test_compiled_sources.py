@@ -1,0 +1,44 @@
+"""The compiled read path over directory stores: the file layouts it reads itself."""
+import os
+
+import numpy as np
+import pytest
+
+import zarr_fast
+from zarr_fast.storage import DirectoryStore, NestedDirectoryStore
+
+
+@pytest.mark.parametrize("compressor", ["default", None])
+@pytest.mark.parametrize("store_cls, separator", [(DirectoryStore, "."), (DirectoryStore, "/"),
+                                                 (NestedDirectoryStore, "/")])
+def test_paths_and_separators(tmp_path, compressor, store_cls, separator):
+    values = np.arange(30 * 20, dtype="<i8").reshape(30, 20)
+    store = store_cls(str(tmp_path))
+    z = zarr_fast.create((30, 20), chunks=(7, 6), dtype="<i8", store=store, path="deep/arr",
+                         compressor=compressor, dimension_separator=separator, fill_value=-1)
+    z[3:25, 2:19] = values[3:25, 2:19]
+    expected = np.full((30, 20), -1, dtype="<i8")
+    expected[3:25, 2:19] = values[3:25, 2:19]
+    again = zarr_fast.open_array(store_cls(str(tmp_path)), mode="r", path="deep/arr")
+    np.testing.assert_array_equal(again[...], expected)
+    np.testing.assert_array_equal(again.oindex[[0, 5, 29], [1, 19]], expected[np.ix_([0, 5, 29], [1, 19])])
+    np.testing.assert_array_equal(again.vindex[[0, 5, 29], [1, 19, 7]], expected[[0, 5, 29], [1, 19, 7]])
+    assert again[4, 7] == expected[4, 7] and again[29, 19] == -1
+
+
+def test_a_folder_where_a_chunk_would_be_reads_as_fill(tmp_path):
+    z = zarr_fast.full((4, 4), 7, chunks=(2, 2), dtype="i4", store=DirectoryStore(str(tmp_path)))
+    z[0:2, 0:2] = 1
+    os.mkdir(tmp_path / "1.1")
+    np.testing.assert_array_equal(z[2:, 2:], np.full((2, 2), 7))
+    assert z[3, 3] == 7
+
+
+def test_unreadable_chunk_raises_oserror_naming_the_key(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their mode")
+    z = zarr_fast.zeros((4, 4), chunks=(2, 2), dtype="i4", store=DirectoryStore(str(tmp_path)))
+    z[...] = 1
+    os.chmod(tmp_path / "0.0", 0)
+    with pytest.raises(OSError, match="0.0"):
+        z[...]
