@@ -677,7 +677,8 @@ def _copy_chunks_raw(source, ds):
         if not batch:
             break
         if source.ndim == 0:
-            batch = [()]
+            # a 0-d array stores its one chunk under '0', as zarr 2 does
+            batch = [(0,)]
         keys = {source._chunk_key(c): (ds._chunk_key(c), c) for c in batch}
         values = source_store.getitems(list(keys))
         out = {keys[k][0]: v for k, v in values.items()}

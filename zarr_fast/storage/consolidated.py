@@ -45,10 +45,11 @@ class ConsolidatedMetadataStore(Store):
     >>> import zarr_fast as zarr
     >>> from zarr_fast.storage import MemoryStore
     >>> store = MemoryStore()
-    >>> _ = zarr.open(store, mode="w", shape=(4,), chunks=(2,))
-    >>> _ = zarr.consolidate_metadata(store) if hasattr(zarr, "consolidate_metadata") else None
+    >>> root = zarr.group(store=store)
+    >>> _ = root.zeros("a", shape=(4,), chunks=(2,))
+    >>> _ = zarr.consolidate_metadata(store)
     >>> sorted(ConsolidatedMetadataStore(store))
-    ['.zarray']
+    ['.zgroup', 'a/.zarray', 'a/.zattrs']
     """
 
     def __init__(self, store, metadata_key=".zmetadata"):
