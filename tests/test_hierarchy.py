@@ -415,3 +415,71 @@ def test_group_class_guards():
     with pytest.raises(ContainsArrayError):
         Group(store, path="arr")
     assert Group(store).path == ""   # creating the array wrote the root group
+
+
+def test_directory_paths_interop_both_ways(tmp_path):
+    # plain directory paths, as users pass them: each library opens the other's files
+    ours_dir, theirs_dir = str(tmp_path / "ours"), str(tmp_path / "theirs")
+    build(zarr_fast, ours_dir)
+    build(zarr_ref, theirs_dir)
+    by_ref = zarr_ref.open_group(ours_dir, mode="r")
+    by_us = open_group(theirs_dir, mode="r")
+    assert list(by_ref.array_keys(recurse=True)) == list(by_us.array_keys(recurse=True))
+    assert np.array_equal(by_ref["foo/bar/baz"][...], by_us["foo/bar/baz"][...])
+    assert by_ref.attrs.asdict() == by_us.attrs.asdict() == {"title": "root"}
+    # and each writes into the other's hierarchy
+    open_group(theirs_dir, mode="a")["foo"].array("added", np.arange(3))
+    assert np.array_equal(zarr_ref.open_group(theirs_dir, mode="r")["foo/added"][...],
+                          np.arange(3))
+    for name in (".zgroup", "foo/.zattrs", "foo/bar/baz/.zarray", "q/filled/.zarray"):
+        with open(f"{ours_dir}/{name}", "rb") as ours, open(f"{theirs_dir}/{name}", "rb") as ref:
+            assert ours.read() == ref.read(), name
+
+
+def test_open_returns_groups(store):
+    assert isinstance(zarr_fast.open(store, mode="w"), Group)
+    g = zarr_fast.open(store, mode="a")
+    assert isinstance(g, Group) and not g.read_only
+    g.zeros("x", shape=2)
+    ro = zarr_fast.open(store, mode="r")
+    assert isinstance(ro, Group) and ro.read_only and list(ro) == ["x"]
+    assert isinstance(zarr_fast.open(store, mode="r", path="x"), Array)
+
+
+class _CountingSynchronizer:
+    """A synchronizer with one lock per key (as zarr's ThreadSynchronizer) that records keys."""
+
+    def __init__(self):
+        import collections
+        import threading
+        self.keys = []
+        self._locks = collections.defaultdict(threading.Lock)
+
+    def __getitem__(self, key):
+        self.keys.append(key)
+        return self._locks[key]
+
+
+def test_synchronizer_locks_on_root_group_key():
+    sync = _CountingSynchronizer()
+    root = group(synchronizer=sync)
+    assert root.synchronizer is sync
+    sub = root.create_group("a")
+    assert sub.synchronizer is sync and sync.keys == [".zgroup"]
+    z = root.zeros("a/z", shape=4, chunks=2)
+    assert sync.keys.count(".zgroup") == 2 and z.synchronizer is sync
+    z[:] = 1
+    assert "a/z/0" in sync.keys and "a/z/1" in sync.keys
+    assert "Synchronizer type" in dict(root.info_items())
+
+
+def test_meta_array_and_cache_attrs_are_passed_on():
+    root = group(cache_attrs=False, meta_array=np.empty(3, dtype="f4"))
+    root.create_group("a")
+    assert root.meta_array.shape == () and root.meta_array.dtype == np.float32
+    child = root["a"]
+    assert child.attrs.cache is False and child.meta_array.dtype == np.float32
+    # without the cache, another view's attribute writes are seen at once
+    other = Group(root.store)
+    other.attrs["k"] = 1
+    assert root.attrs["k"] == 1
