@@ -332,3 +332,18 @@ def test_tree_matches_zarr2(zarr2):
     assert str(zarr_fast.tree(ours)) == str(zarr2.tree(theirs))
     assert str(zarr_fast.tree(ours, level=1)) == str(zarr2.tree(theirs, level=1))
     assert repr(zarr_fast.tree(ours["foo"])) == repr(zarr2.tree(theirs["foo"]))
+
+
+@pytest.mark.parametrize("block_nbytes", [1, 200, 10**9])
+def test_copy_through_array_api_any_block_size(monkeypatch, block_nbytes):
+    # block sizes below one chunk row fall back to chunk-by-chunk; larger ones use slabs
+    from zarr_fast import convenience
+
+    monkeypatch.setattr(convenience, "_BLOCK_NBYTES", block_nbytes)
+    data = np.arange(37 * 23, dtype="i2").reshape(37, 23)
+    src = zarr_fast.group()
+    src.create_dataset("a", data=data, chunks=(5, 7))
+    dst = zarr_fast.group()
+    assert zarr_fast.copy(src["a"], dst, chunks=(4, 6)) == (1, 0, data.nbytes)
+    assert dst["a"].chunks == (4, 6)
+    np.testing.assert_array_equal(dst["a"][:], data)
