@@ -178,3 +178,60 @@ def test_progress_non_interactive_prints_one_summary_line():
             bar.advance(status="x")
     assert buf.getvalue().startswith("work: 4/4 steps in ")
     assert buf.getvalue().count("\n") == 1
+
+
+def _cli(argv):
+    import io
+
+    from zarr_fast.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_tree_prints_the_hierarchy_as_group_tree_does(tmp_path):
+    import zarr_fast
+
+    root = zarr_fast.open_group(str(tmp_path / "h"), mode="w")
+    root.create_group("a").zeros("x", shape=(4, 5), chunks=(2, 2))
+    root.create_group("b")
+    code, out, _ = _cli(["tree", str(tmp_path / "h")])
+    assert code == 0
+    assert out.strip() == str(root.tree()).strip()
+    code, out, _ = _cli(["tree", "--ascii", str(tmp_path / "h")])
+    assert code == 0 and out.strip() == bytes(root.tree()).decode("ascii").strip()
+    code, _, err = _cli(["tree", str(tmp_path / "missing")])
+    assert code == 1 and "missing" in err
+
+
+def test_copy_rechunks_recompresses_and_is_safe_to_rerun(tmp_path):
+    import numpy as np
+
+    import zarr_fast
+
+    src = zarr_fast.open_group(str(tmp_path / "src"), mode="w")
+    values = np.arange(60 * 50, dtype="i4").reshape(60, 50)
+    src.array("g/v", values, chunks=(7, 9))
+    src.array("w", np.arange(10.0), chunks=3)
+    code, out, _ = _cli(["copy", str(tmp_path / "src"), str(tmp_path / "dst"), "--chunks", "16",
+                         "--compressor", "zstd"])
+    assert code == 0 and "copied" in out
+    dst = zarr_fast.open_group(str(tmp_path / "dst"), mode="r")
+    np.testing.assert_array_equal(dst["g/v"][...], values)
+    assert dst["g/v"].chunks == (16, 16) and dst["w"].chunks == (16,)
+    assert dst["g/v"].compressor.codec_id == "zstd"
+    code, out, _ = _cli(["copy", str(tmp_path / "src"), str(tmp_path / "dst")])
+    assert code == 0 and "skipped" in out
+    np.testing.assert_array_equal(zarr_fast.open_group(str(tmp_path / "dst"), mode="r")["g/v"][...], values)
+
+
+def test_copy_of_one_array(tmp_path):
+    import numpy as np
+
+    import zarr_fast
+
+    zarr_fast.array(np.arange(20), chunks=5, store=zarr_fast.DirectoryStore(str(tmp_path / "a")))
+    code, _, _ = _cli(["copy", str(tmp_path / "a"), str(tmp_path / "d"), "--name", "arr"])
+    assert code == 0
+    np.testing.assert_array_equal(zarr_fast.open(str(tmp_path / "d"), mode="r")["arr"][...], np.arange(20))

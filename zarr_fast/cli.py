@@ -249,6 +249,17 @@ def _parse_dims(text, option):
     return dims
 
 
+def _parse_chunks(text):
+    """``C`` (every axis) or ``C,D,...`` (one per axis) for ``zarr-fast copy --chunks``."""
+    try:
+        dims = tuple(int(part) for part in str(text).split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--chunks expects C or C,D,... with integers, got {text!r}")
+    if min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"--chunks expects positive integers, got {text!r}")
+    return dims[0] if len(dims) == 1 else dims
+
+
 def _implementations(compare, err):
     import zarr_fast
 
@@ -442,6 +453,60 @@ def _cmd_bench(args, out, err):
 
 
 # ---------------------------------------------------------------------------------------------
+# tree and copy
+
+
+def _cmd_tree(args, out, err):
+    import zarr_fast
+
+    try:
+        node = zarr_fast.open(args.path, mode="r")
+        if not hasattr(node, "tree"):
+            out.write(f"{node!r}\n")
+            return 0
+        tree = node.tree(level=args.level)
+        out.write((bytes(tree).decode("ascii") if args.ascii else str(tree)) + "\n")
+        return 0
+    except Exception as exc:
+        err.write(f"zarr-fast tree: error: {args.path}: {type(exc).__name__}: {exc}\n")
+        return 1
+
+
+def _cmd_copy(args, out, err):
+    """Copy an array or a whole hierarchy; finished nodes are skipped on a re-run."""
+    import time
+
+    import zarr_fast
+
+    create_kws = {}
+    if args.chunks is not None:
+        create_kws["chunks"] = args.chunks
+    if args.compressor is not None:
+        create_kws["compressor"] = make_compressor(args.compressor)
+
+    def log(line):
+        err.write(line + "\n")
+
+    try:
+        source = zarr_fast.open(args.source, mode="r")
+        dest = zarr_fast.open_group(args.dest, mode="a")
+        start = time.perf_counter()
+        if hasattr(source, "tree"):
+            counts = zarr_fast.copy_all(source, dest, log=log, if_exists=args.if_exists, **create_kws)
+        else:
+            name = args.name or source.basename or "array"
+            counts = zarr_fast.copy(source, dest, name=name, log=log, if_exists=args.if_exists, **create_kws)
+        seconds = max(time.perf_counter() - start, 1e-9)
+    except Exception as exc:
+        err.write(f"zarr-fast copy: error: {type(exc).__name__}: {exc}\n")
+        return 1
+    n_copied, n_skipped, n_bytes = counts
+    out.write(f"copied {n_copied} items ({_human_bytes(n_bytes)}), skipped {n_skipped}, in "
+              f"{_format_seconds(seconds)} ({_human_bytes(n_bytes / seconds)}/s)\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -469,6 +534,22 @@ def _parser():
     bench.add_argument("--seed", type=int, default=0, help="seed of data and selections")
     bench.add_argument("--compare", action="store_true",
                        help="also run zarr-python 2.18.7 and show the ratio zarr time / zarr_fast time")
+
+    tree = commands.add_parser("tree", help="print a group's hierarchy as zarr's Group.tree() does")
+    tree.add_argument("path", metavar="PATH", help="directory of a Zarr v2 group or array")
+    tree.add_argument("--level", type=int, default=None, help="how many levels to show")
+    tree.add_argument("--ascii", action="store_true", help="ASCII instead of unicode lines")
+
+    copy = commands.add_parser("copy", help="copy (and optionally rechunk/recompress) an array or group")
+    copy.add_argument("source", metavar="SRC", help="directory of the array or group to copy")
+    copy.add_argument("dest", metavar="DST", help="directory of the destination group (created if missing)")
+    copy.add_argument("--name", default=None, help="name of a copied array inside DST (default: its own)")
+    copy.add_argument("--chunks", type=_parse_chunks, default=None,
+                      help="new chunk shape for every array (default: keep)")
+    copy.add_argument("--compressor", choices=COMPRESSOR_CHOICES, default=None,
+                      help="new compressor for every array (default: keep)")
+    copy.add_argument("--if-exists", choices=["skip", "skip_initialized", "replace", "raise"], default="skip",
+                      help="what to do with nodes already in DST (default skip: safe to re-run)")
     return parser
 
 
@@ -501,6 +582,10 @@ def main(argv=None, out=None, err=None):
         return _cmd_info(args, out, err)
     if args.command == "bench":
         return _cmd_bench(args, out, err)
+    if args.command == "tree":
+        return _cmd_tree(args, out, err)
+    if args.command == "copy":
+        return _cmd_copy(args, out, err)
     parser.print_help(out)
     return 1
 
