@@ -112,7 +112,10 @@ class _AxisTable:
         ]
         self._local = self._out = None
 
-    def _split(self):
+    def split_per_chunk(self):
+        """Build ``local`` and ``out`` (idempotent; call before sharing across threads)."""
+        if self._local is not None:
+            return
         self._local, self._out = [], []
         for _, bounds, local, out in self._plans:
             edges = bounds.tolist()
@@ -121,14 +124,12 @@ class _AxisTable:
 
     @property
     def local(self):
-        if self._local is None:
-            self._split()
+        self.split_per_chunk()
         return self._local
 
     @property
     def out(self):
-        if self._out is None:
-            self._split()
+        self.split_per_chunk()
         return self._out
 
     def is_whole(self, positions):
@@ -721,7 +722,7 @@ class Array:
             elif fill is not None:
                 _chunkcopy.copy_orthogonal(fill, full_out, [np.zeros_like(x) for x in srcs], dsts)
 
-        table.local  # split the tables before the workers share them
+        table.split_per_chunk()  # once, before the workers share the table
         chunkio.decode_in_workers(self, keys, copy_chunk)
 
     def _read_chunk_numpy(self, cdata, key, full_out, table, positions, fields):
@@ -977,13 +978,12 @@ class Array:
             if use_kernel:
                 value = self._value_for_kernel(value, self._dtype)
             value_full = np.expand_dims(value, plan.drop_axes) if plan.drop_axes else value
-        is_total = [
-            not fields and all(
-                table.whole[d][k] or self._covers_chunk(table.local[d][k], self._chunks[d])
-                for d, k in enumerate(row)
-            )
-            for row in rows
+        # per axis once, then per chunk: every position of the chunk is written
+        covers = [
+            [bool(whole) or self._covers_chunk(local, chunk_len) for whole, local in zip(table.whole[d], table.local[d])]
+            for d, chunk_len in enumerate(self._chunks)
         ]
+        is_total = [not fields and all(covers[d][k] for d, k in enumerate(row)) for row in rows]
         chunk_strides = self._chunk_strides
 
         is_layout = self._order == "C" and "C_CONTIGUOUS" or "F_CONTIGUOUS"
@@ -1023,7 +1023,6 @@ class Array:
                 target[np.ix_(*locals_k)] = value_full if is_scalar_value else value_full[np.ix_(*outs_k)]
             return chunk
 
-        table.local  # split the tables before the workers share them
         self._write_chunks(keys, build, [not total for total in is_total])
 
     @staticmethod

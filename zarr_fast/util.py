@@ -385,6 +385,9 @@ def buffer_size(value):
     >>> buffer_size(b"abcd"), buffer_size(np.zeros(3, dtype="f8"))
     (4, 24)
     """
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    # numcodecs' helper handles every buffer type zarr 2.18 accepts, object arrays included
     return ensure_ndarray_like(value).nbytes
 
 

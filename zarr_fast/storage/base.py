@@ -22,27 +22,17 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from numcodecs.compat import ensure_ndarray_like
 
 from zarr_fast import config
 from zarr_fast.meta.v2 import Metadata2
 
 # re-exported for the sibling modules; the rules live in util only
-from zarr_fast.util import normalize_storage_path  # noqa: F401
+from zarr_fast.util import buffer_size, normalize_storage_path  # noqa: F401
 
 # v2 metadata document keys, spelled as in zarr 2.x.
 array_meta_key = ".zarray"
 group_meta_key = ".zgroup"
 attrs_key = ".zattrs"
-
-
-def buffer_size(value) -> int:
-    """Return the size in bytes of a bytes-like ``value`` (raises TypeError if it has none)."""
-    if isinstance(value, (bytes, bytearray)):
-        return len(value)
-    # numcodecs' public helper handles every buffer type zarr 2.18 accepts, including
-    # object arrays, whose buffer protocol export fails.
-    return ensure_ndarray_like(value).nbytes
 
 
 def name_key(exc: BaseException, key: str, action: str) -> BaseException:
