@@ -75,6 +75,83 @@ def _new_store(module, kind, root):
     raise ValueError(f"unknown store kind {kind!r}")
 
 
+# Every store kind the project ships; tests that take a ``store_kind`` argument run once per kind.
+ALL_STORE_KINDS = ["kv", "memory", "directory", "nested", "temp",
+                   "zip", "lru", "dbm", "sqlite", "lmdb", "fsspec", "s3"]
+
+
+def pytest_generate_tests(metafunc):
+    if "store_kind" in metafunc.fixturenames:
+        metafunc.parametrize("store_kind", ALL_STORE_KINDS)
+
+
+def _store_class(module, name):
+    """``zarr_fast.storage.<module>.<name>``, or skip while that store is not built."""
+    mod = pytest.importorskip(f"zarr_fast.storage.{module}")
+    if not hasattr(mod, name):
+        pytest.skip(f"zarr_fast.storage.{module}.{name} not available")
+    return getattr(mod, name)
+
+
+@pytest.fixture
+def make_store(request, tmp_path):
+    """``make(kind) -> store``: a fresh, empty zarr_fast store of ``kind``, closed at teardown.
+
+    The "s3" kind needs the S3 server fixtures of tests/storage/conftest.py, so only tests under
+    tests/storage can ask for it.
+    """
+    from zarr_fast.storage import DirectoryStore, KVStore, MemoryStore, NestedDirectoryStore, TempStore
+
+    made = []
+    counter = [0]
+
+    def make(kind):
+        counter[0] += 1
+        root = tmp_path / f"store{counter[0]}"
+        if kind == "kv":
+            s = KVStore(dict())
+        elif kind == "memory":
+            s = MemoryStore()
+        elif kind == "directory":
+            s = DirectoryStore(str(root))
+        elif kind == "nested":
+            s = NestedDirectoryStore(str(root))
+        elif kind == "temp":
+            s = TempStore(dir=str(tmp_path))
+        elif kind == "zip":
+            s = _store_class("zip", "ZipStore")(str(root) + ".zip", mode="w")
+        elif kind == "lru":
+            s = _store_class("lru", "LRUStoreCache")(MemoryStore(), max_size=2**20)
+        elif kind == "dbm":
+            import dbm.dumb
+
+            s = _store_class("dbm", "DBMStore")(str(root) + ".dbm", open=dbm.dumb.open)
+        elif kind == "sqlite":
+            s = _store_class("sqlite", "SQLiteStore")(str(root) + ".sqldb")
+        elif kind == "lmdb":
+            pytest.importorskip("lmdb")
+            s = _store_class("lmdb", "LMDBStore")(str(root) + ".lmdb")
+        elif kind == "fsspec":
+            pytest.importorskip("fsspec")
+            s = _store_class("fsstore", "FSStore")(str(root))
+        elif kind == "s3":
+            try:
+                factory = request.getfixturevalue("s3_store_factory")
+            except pytest.FixtureLookupError:
+                pytest.skip("no S3 server fixture here")
+            s = factory()
+        else:
+            raise ValueError(f"unknown store kind {kind!r}")
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        close = getattr(s, "close", None)
+        if close is not None:
+            close()
+
+
 @pytest.fixture
 def store_pair(tmp_path, zarr2):
     """``make(kind) -> (zarr_fast store, zarr store)`` over separate fresh locations."""

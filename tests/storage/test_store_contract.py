@@ -1,8 +1,8 @@
 """One contract suite run against every v2 store: mapping, hierarchy and batch operations.
 
-Each test builds a fresh store through the ``store`` fixture (a plain dict behind
-``KVStore``, ``MemoryStore``, ``DirectoryStore``, ``NestedDirectoryStore``, ``TempStore``)
-and asserts real values read back, not just the absence of errors.
+Each test builds a fresh store through the ``store`` fixture, once per store kind the project
+ships (``make_store`` in tests/conftest.py builds them; a kind whose store is not importable is
+skipped), and asserts real values read back, not just the absence of errors.
 """
 import pickle
 
@@ -21,9 +21,6 @@ from zarr_fast.storage import (
     rmdir,
 )
 
-KINDS = ["kv", "memory", "directory", "nested", "temp",
-         "zip", "lru", "dbm", "sqlite", "lmdb", "fsspec", "s3"]
-
 # Contract checks a kind of store cannot honour by design, with the reason (zarr 2.18's own
 # semantics). Each store's owner keeps its own line; everything not listed must pass.
 UNSUPPORTED = {
@@ -37,62 +34,13 @@ UNSUPPORTED = {
 }
 
 
-def _import(module, name):
-    """``module.name`` from zarr_fast.storage, or skip while that store is not built yet."""
-    mod = pytest.importorskip(f"zarr_fast.storage.{module}")
-    if not hasattr(mod, name):
-        pytest.skip(f"zarr_fast.storage.{module}.{name} not available")
-    return getattr(mod, name)
-
-
-def _make_store(kind, request, tmp_path):
-    if kind == "kv":
-        return KVStore(dict())
-    if kind == "memory":
-        return MemoryStore()
-    if kind == "directory":
-        return DirectoryStore(str(tmp_path / "store"))
-    if kind == "nested":
-        return NestedDirectoryStore(str(tmp_path / "store"))
-    if kind == "temp":
-        return TempStore(dir=str(tmp_path))
-    if kind == "zip":
-        return _import("zip", "ZipStore")(str(tmp_path / "store.zip"), mode="w")
-    if kind == "lru":
-        return _import("lru", "LRUStoreCache")(MemoryStore(), max_size=2**20)
-    if kind == "dbm":
-        import dbm.dumb
-
-        return _import("dbm", "DBMStore")(str(tmp_path / "store.dbm"), open=dbm.dumb.open)
-    if kind == "sqlite":
-        return _import("sqlite", "SQLiteStore")(str(tmp_path / "store.sqldb"))
-    if kind == "lmdb":
-        pytest.importorskip("lmdb")
-        return _import("lmdb", "LMDBStore")(str(tmp_path / "store.lmdb"))
-    if kind == "fsspec":
-        pytest.importorskip("fsspec")
-        return _import("fsstore", "FSStore")(str(tmp_path / "store"))
-    if kind == "s3":
-        # the S3-compatible server on 127.0.0.1 (tests/storage/conftest.py) hands out fresh buckets
-        try:
-            factory = request.getfixturevalue("s3_store_factory")
-        except pytest.FixtureLookupError:
-            pytest.skip("no S3 server fixture yet")
-        return factory()
-    raise ValueError(f"unknown store kind {kind!r}")
-
-
-@pytest.fixture(params=KINDS)
-def store(request, tmp_path):
-    kind = request.param
-    reason = UNSUPPORTED.get(kind, {}).get(request.node.originalname)
+@pytest.fixture
+def store(request, store_kind, make_store):
+    """A fresh, empty store of every kind (``store_kind`` is parametrized by tests/conftest.py)."""
+    reason = UNSUPPORTED.get(store_kind, {}).get(request.node.originalname)
     if reason:
-        pytest.skip(f"{kind}: {reason}")
-    s = _make_store(kind, request, tmp_path)
-    yield s
-    close = getattr(s, "close", None)
-    if close is not None:
-        close()
+        pytest.skip(f"{store_kind}: {reason}")
+    return make_store(store_kind)
 
 
 def _fill(store):
