@@ -221,6 +221,10 @@ class Array:
                 self._load_metadata_nosync()
 
     def _load_metadata_nosync(self):
+        self._set_meta(self._read_metadata_nosync())
+
+    def _read_metadata_nosync(self):
+        """The stored ``ArrayMeta`` (the store's separator filled in for older documents)."""
         key = self._key_prefix + ARRAY_META_KEY
         try:
             meta_bytes = self._store[key]
@@ -235,7 +239,7 @@ class Array:
             store_separator = getattr(self._store, "_dimension_separator", None)
             if store_separator is not None:
                 meta = meta.replace(dimension_separator=store_separator)
-        self._set_meta(meta)
+        return meta
 
     def _set_meta(self, meta):
         self._meta = meta
@@ -1170,9 +1174,33 @@ class Array:
             raise ReadOnlyError()
         return self._synchronized_op(f, *args, **kwargs)
 
+    def _metadata_write_op(self, f, *args, **kwargs):
+        """Run ``f`` (resize, append) holding the metadata key's lock, on fresh metadata.
+
+        With a synchronizer, other processes may have resized the array since this object read
+        its metadata, so the document is re-read under the lock even with ``cache_metadata``:
+        the new shape is computed from the stored one and no append is lost or overwritten.
+        """
+        if self._read_only:
+            raise ReadOnlyError()
+        if self._synchronizer is None:
+            self._refresh_metadata_nosync()
+            return f(*args, **kwargs)
+        with self._synchronizer[self._key_prefix + ARRAY_META_KEY]:
+            if not self._is_view:
+                self._reload_metadata_nosync()
+            return f(*args, **kwargs)
+
+    def _reload_metadata_nosync(self):
+        """Re-read the stored metadata, keeping this object's state when nothing changed."""
+        meta = self._read_metadata_nosync()
+        # unchanged bytes decode to the very same (cached, immutable) ArrayMeta
+        if meta is not self._meta:
+            self._set_meta(meta)
+
     def resize(self, *args):
         """Change the shape; chunks wholly outside the new shape are deleted from the store."""
-        return self._write_op(self._resize_nosync, *args)
+        return self._metadata_write_op(self._resize_nosync, *args)
 
     def _resize_nosync(self, *args):
         old_shape = self._shape
@@ -1197,7 +1225,7 @@ class Array:
 
     def append(self, data, axis=0):
         """Append ``data`` along ``axis``; returns the new shape."""
-        return self._write_op(self._append_nosync, data, axis=axis)
+        return self._metadata_write_op(self._append_nosync, data, axis=axis)
 
     def _append_nosync(self, data, axis=0):
         if not hasattr(data, "shape"):
@@ -1274,17 +1302,33 @@ def _put_chunk(store, key, cdata):
 
 
 class _locks:
-    """Hold the synchronizer's lock of every key in a batch (sorted, so writers never deadlock)."""
+    """Hold the synchronizer's lock of every key in a batch while the batch is read-merged-stored.
+
+    Locks are taken in sorted key order, so two writers whose batches share chunks never wait on
+    each other in a cycle; a thread holds one batch's locks at a time, and the pool workers that
+    build the batch take no lock themselves, so they never wait on a writer. If taking a lock
+    fails, the ones already taken are released before the error propagates.
+    """
 
     def __init__(self, array, keys):
-        self._locks = [] if array._synchronizer is None else [array._synchronizer[k] for k in sorted(set(keys))]
+        sync = array._synchronizer
+        self._locks = [] if sync is None else [sync[k] for k in sorted(set(keys))]
+        self._held = []
 
     def __enter__(self):
-        for lock in self._locks:
-            lock.__enter__()
+        try:
+            for lock in self._locks:
+                lock.__enter__()
+                self._held.append(lock)
+        except BaseException:
+            self._release()
+            raise
         return self
 
+    def _release(self):
+        while self._held:
+            self._held.pop().__exit__(None, None, None)
+
     def __exit__(self, *exc):
-        for lock in reversed(self._locks):
-            lock.__exit__(*exc)
+        self._release()
         return False
