@@ -260,8 +260,34 @@ def load(store, zarr_version=None, path=None):
 
 
 def tree(grp, expand=False, level=None):
-    """Return a printable view of the hierarchy under ``grp`` (see ``Group.tree``)."""
-    return grp.tree(expand=expand, level=level)
+    """Return a printable view of the hierarchy under ``grp`` (see ``Group.tree``).
+
+    Parameters
+    ----------
+    grp : Group or group-like
+        A zarr Group, or any object with ``name`` and ``values()`` such as an h5py ``File``
+        or ``Group`` (leaves with ``shape`` and ``dtype`` show them), as in zarr 2.18.
+    expand : bool or int, optional
+        Only used by the HTML view: open every node (True) or the first ``expand`` levels.
+    level : int, optional
+        Maximum depth to descend to.
+
+    Returns
+    -------
+    TreeViewer
+        ``str()`` gives unicode lines, ``bytes()`` ASCII ones.
+
+    Examples
+    --------
+    >>> import zarr_fast as zarr
+    >>> g = zarr.group()
+    >>> _ = g.create_group("foo").zeros("bar", shape=(3,))
+    >>> print(zarr.tree(g))
+    /
+     └── foo
+         └── bar (3,) float64
+    """
+    return _hierarchy().TreeViewer(grp, expand=expand, level=level)
 
 
 # ------------------------------------------------------------------------------- copying

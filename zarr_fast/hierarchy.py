@@ -625,10 +625,26 @@ _UNICODE_BOX = {"last": "\u2514", "middle": "\u251c", "horizontal": "\u2500",
 _ASCII_BOX = {"last": "+", "middle": "+", "horizontal": "-", "vertical": "|"}
 
 
+def _node_children(node):
+    """The children of a group-like node, in the order its ``values()`` gives them.
+
+    zarr 2.18 walked any object with a ``values`` method, so ``tree()`` also draws h5py
+    ``File``/``Group`` objects (whose ``values()`` yields groups and datasets); a zarr Array
+    or an h5py ``Dataset`` has no ``values`` and is a leaf. Duck-typed: h5py is never imported.
+    """
+    if isinstance(node, Array):
+        return None
+    values = getattr(node, "values", None)
+    if not callable(values):
+        return None
+    return list(values())
+
+
 def _node_label(node):
-    label = node.name.split("/")[-1] or "/"
+    # h5py names are absolute ("/a/b"), like Group.name, so the last part is the label.
+    label = str(node.name).split("/")[-1] or "/"
     if hasattr(node, "shape"):
-        label += f" {node.shape} {node.dtype}"
+        label += f" {tuple(node.shape)} {node.dtype}"
     return label
 
 
@@ -636,9 +652,11 @@ def _tree_lines(node, box, depth, level):
     # Each child is drawn as " ├── label"; the lines below it are prefixed by " │  " (or
     # four spaces under the last child), which gives 2.18's layout at any depth.
     lines = [_node_label(node)]
-    if not isinstance(node, Group) or (level is not None and depth >= level):
+    if level is not None and depth >= level:
         return lines
-    children = list(node.values())
+    children = _node_children(node)
+    if not children:
+        return lines
     for i, child in enumerate(children):
         is_last = i == len(children) - 1
         head = " " + (box["last"] if is_last else box["middle"]) + box["horizontal"] * 2 + " "
@@ -651,6 +669,9 @@ def _tree_lines(node, box, depth, level):
 
 class TreeViewer:
     """What ``Group.tree()`` returns: the hierarchy as text (unicode ``str``, ascii ``bytes``).
+
+    ``group`` is a zarr Group or any group-like object with ``name`` and ``values()`` (an
+    h5py ``File`` or ``Group``, as zarr 2.18 allowed); leaves show ``shape`` and ``dtype``.
 
     ``_repr_html_`` shows the same text in a notebook, folded into ``<details>`` elements
     (opened when ``expand`` is True), with no dependencies beyond the standard library.
@@ -672,10 +693,11 @@ class TreeViewer:
 
     def _html_node(self, node, depth, is_root):
         label = html.escape(_node_label(node))
-        if not isinstance(node, Group):
+        children = _node_children(node)
+        if children is None:
             return f"<li>{label}</li>"
-        children = ([] if self.level is not None and depth >= self.level
-                    else list(node.values()))
+        if self.level is not None and depth >= self.level:
+            children = []
         is_open = is_root or self.expand is True or (
             isinstance(self.expand, int) and not isinstance(self.expand, bool)
             and depth < self.expand)
