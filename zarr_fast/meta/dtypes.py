@@ -12,6 +12,9 @@ What callers guarantee
     through ``normalize_fill_value`` for that dtype). ``decode_*`` receive values straight from
     JSON (str, int, float, list, None).
 
+    ``object_chunk_is_fill`` is zarr 2.18's rule for "this object chunk holds only the fill
+    value" (``write_empty_chunks=False``), so the same chunks are left unwritten.
+
 What it refuses
     Generic ``M8``/``m8`` dtypes without a unit (``ValueError``, as zarr 2.18). A JSON dtype or
     fill value that cannot be read raises :class:`~zarr_fast.errors.MetadataError` whose message
@@ -35,6 +38,7 @@ __all__ = [
     "decode_dtype",
     "encode_fill_value",
     "decode_fill_value",
+    "object_chunk_is_fill",
 ]
 
 # ``dtype=str`` etc. is zarr 2.x shorthand for an object array with a variable-length codec;
@@ -358,3 +362,53 @@ def _decode_fill_value_by_kind(value, dtype, object_codec):
         # Text, and plain object fills (any JSON value, lists included), are used as they are.
         return value
     return np.array(value, dtype=dtype)[()]
+
+
+def _iter_leaves(values):
+    # Comparing a fill value with an element that is itself an array (VLenArray) gives an
+    # array of booleans; every one of them must hold, so nested iterables are walked.
+    for value in values:
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            yield value
+        else:
+            yield from _iter_leaves(value)
+
+
+def object_chunk_is_fill(chunk, fill_value):
+    """True when every element of the object ``chunk`` counts as ``fill_value`` (zarr 2.18's rule).
+
+    A falsy fill value (``0``, ``''``, ``b''``, ...) matches a chunk with no truthy element, so
+    a chunk of empty strings is "empty" under a fill of 0, exactly as zarr 2.18 decides it.
+    Otherwise each element must compare equal to the fill value; an element that is an
+    array compares element-wise, and all of those comparisons must hold. A fill value of None
+    never matches (such chunks are always written).
+
+    Parameters
+    ----------
+    chunk : np.ndarray
+        An object array (one decoded chunk).
+    fill_value : object
+        The array's fill value.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> chunk = np.array(["", ""], dtype=object)
+    >>> object_chunk_is_fill(chunk, 0), object_chunk_is_fill(chunk, ""), object_chunk_is_fill(chunk, None)
+    (True, True, False)
+    >>> object_chunk_is_fill(np.array(["a", "a"], dtype=object), "a")
+    True
+    """
+    if fill_value is None:
+        return False
+    if not fill_value:
+        try:
+            return not np.any(chunk)
+        except (TypeError, ValueError):
+            # elements whose truth is ambiguous (arrays): fall back to comparing them
+            pass
+    equal = np.equal(fill_value, chunk, dtype=object)
+    return all(_iter_leaves(np.asarray(equal, dtype=object).reshape(-1)))
