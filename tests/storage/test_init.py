@@ -258,9 +258,20 @@ def test_normalize_store_arg(tmp_path):
     ds = normalize_store_arg(str(tmp_path / "x"))
     assert isinstance(ds, DirectoryStore) and ds.path == str(tmp_path / "x")
     assert normalize_store_arg(tmp_path / "y").path == str(tmp_path / "y")
-    for url in ("s3://bucket/x", "memory://x", "zip::data.zip", str(tmp_path / "a.zip")):
-        with pytest.raises(NotImplementedError, match="later version"):
-            normalize_store_arg(url)
+    # URLs and .zip paths: their stores (imported lazily), with the mode passed on
+    pytest.importorskip("fsspec")
+    from zarr_fast.storage.fsstore import FSStore
+    from zarr_fast.storage.zip import ZipStore
+
+    mem = normalize_store_arg("memory://normalize-x", mode="r")
+    assert isinstance(mem, FSStore) and mem.mode == "r" and mem.path == "/normalize-x"
+    local = normalize_store_arg(f"file://{tmp_path}/u", mode="w")
+    assert isinstance(local, FSStore) and local.path == f"{tmp_path}/u"
+    opts = normalize_store_arg("memory://normalize-y", storage_options={"skip_instance_cache": True})
+    assert isinstance(opts, FSStore)
+    zipped = normalize_store_arg(str(tmp_path / "a.zip"), mode="w")
+    assert isinstance(zipped, ZipStore)
+    zipped.close()
     with pytest.raises(ValueError, match="storage_options"):
         normalize_store_arg(str(tmp_path), storage_options={"a": 1})
     with pytest.raises(ValueError):

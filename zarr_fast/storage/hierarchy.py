@@ -4,12 +4,12 @@
 ``listdir``/``rmdir``/``rename``/``getsize`` use the store's own method when it has one
 and walk its keys otherwise; ``init_array``/``init_group`` write a new node's metadata
 document, creating parent groups as zarr 2.18 does. ``normalize_store_arg`` turns what a
-user passed as ``store`` into a ``BaseStore``.
+user passed as ``store`` into a ``BaseStore``: URLs become ``FSStore`` and ``.zip`` paths
+``ZipStore``, both imported only when needed (fsspec is optional).
 
 Callers may pass plain mappings wherever a store is expected. Paths are normalised here
 (``..`` segments are refused with ``ValueError``). Only the v2 format is handled: a
-``zarr_version`` other than 2, and URL or ``.zip``/``.n5`` paths (their stores arrive
-in a later version), raise ``NotImplementedError``.
+``zarr_version`` other than 2, and ``.n5`` paths, raise ``NotImplementedError``.
 
 ``init_array`` validates all of its arguments before it writes or deletes anything, so a
 call that fails on a bad dtype or chunk shape leaves the store as it was (zarr 2.18 may
@@ -19,6 +19,7 @@ order in which conditions are checked, are those of zarr 2.18.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import MutableMapping
 from typing import List
@@ -127,28 +128,46 @@ def getsize(store, path=None) -> int:
     return -1
 
 
+def _as_fsspec_mapper(store):
+    # an fsspec FSMap, recognised without importing fsspec: a user holding one has
+    # imported it already, and everyone else does not pay for the import
+    fsspec = sys.modules.get("fsspec")
+    if fsspec is None:
+        return None
+    mapper_class = getattr(getattr(fsspec, "mapping", None), "FSMap", None)
+    if mapper_class is not None and isinstance(store, mapper_class):
+        return store
+    return None
+
+
 def normalize_store_arg(store, storage_options=None, mode="r", *, zarr_version=None) -> BaseStore:
     """Turn what a user passed as ``store`` into a v2 ``BaseStore``.
 
     Parameters
     ----------
-    store : BaseStore, MutableMapping, str, os.PathLike or None
-        None gives a new in-memory ``KVStore``; a path gives a ``DirectoryStore``; a
+    store : BaseStore, MutableMapping, fsspec.FSMap, str, os.PathLike or None
+        None gives a new in-memory ``KVStore``; a URL (``'s3://b/x'``, ``'memory://x'``,
+        ``'file:///tmp/x'``, chained ``'simplecache::s3://...'``) gives an ``FSStore``; a path
+        ending in ``.zip`` gives a ``ZipStore``; any other path gives a ``DirectoryStore``;
+        an fsspec ``FSMap`` gives an ``FSStore`` on the same file system and root; a
         mapping that is not a ``BaseStore`` is wrapped in a ``KVStore``.
     storage_options : dict, optional
-        Only meaningful for fsspec URLs, which are not supported yet.
+        Options for the fsspec file system of a URL (credentials, endpoint, ...).
     mode : str, optional
-        Accepted for compatibility; the file-system stores here do not use it.
+        Passed to ``FSStore`` and ``ZipStore`` (``'r'`` makes them read-only); the local
+        stores do not use it.
     zarr_version : {None, 2}, optional
         Format version; only 2 is supported.
 
     Raises
     ------
     NotImplementedError
-        For URLs (``'://'``, ``'::'``), ``.zip`` and ``.n5`` paths, and ``zarr_version=3``.
+        For ``.n5`` paths and ``zarr_version=3``.
     ValueError
         For a store of another format version, ``storage_options`` with a local path, or
         an object that is not mapping-like.
+    ImportError
+        For a URL when ``fsspec`` (or the protocol's package, e.g. ``s3fs``) is missing.
 
     Examples
     --------
@@ -157,6 +176,8 @@ def normalize_store_arg(store, storage_options=None, mode="r", *, zarr_version=N
     'KVStore'
     >>> type(normalize_store_arg({})).__name__
     'KVStore'
+    >>> type(normalize_store_arg("memory://doc-normalize", mode="w")).__name__
+    'FSStore'
     """
     if zarr_version is None:
         zarr_version = getattr(store, "_store_version", 2)
@@ -170,19 +191,31 @@ def normalize_store_arg(store, storage_options=None, mode="r", *, zarr_version=N
         store = os.fspath(store)
     if isinstance(store, bytes):
         store = os.fsdecode(store)
+    mapper = _as_fsspec_mapper(store)
+    if mapper is not None:
+        from zarr_fast.storage.fsstore import FSStore
+
+        return FSStore(
+            mapper.root,
+            fs=mapper.fs,
+            mode=mode,
+            check=mapper.check,
+            create=mapper.create,
+            missing_exceptions=mapper.missing_exceptions,
+            **(storage_options or {}),
+        )
     if isinstance(store, str):
         if "://" in store or "::" in store:
-            raise NotImplementedError(
-                f"URL stores (fsspec's FSStore) are not supported by zarr_fast yet; "
-                f"they arrive in a later version. Got {store!r}"
-            )
+            # imported here: fsspec is optional, and plain paths never need it
+            from zarr_fast.storage.fsstore import FSStore
+
+            return FSStore(store, mode=mode, **(storage_options or {}))
         if storage_options:
             raise ValueError("storage_options passed with non-fsspec path")
         if store.endswith(".zip"):
-            raise NotImplementedError(
-                f"ZipStore is not supported by zarr_fast yet; it arrives in a later "
-                f"version. Got {store!r}"
-            )
+            from zarr_fast.storage.zip import ZipStore
+
+            return ZipStore(store, mode=mode)
         if store.endswith(".n5"):
             raise NotImplementedError(
                 f"N5Store is not supported by zarr_fast. Got {store!r}"
