@@ -235,3 +235,199 @@ def test_copy_of_one_array(tmp_path):
     code, _, _ = _cli(["copy", str(tmp_path / "a"), str(tmp_path / "d"), "--name", "arr"])
     assert code == 0
     np.testing.assert_array_equal(zarr_fast.open(str(tmp_path / "d"), mode="r")["arr"][...], np.arange(20))
+
+
+# ---------------------------------------------------------------------------------------------
+# copy: progress bar, summary line, store URLs
+
+
+class _Terminal(io.StringIO):
+    """A captured stream that says it is a terminal, as stderr is in an interactive shell."""
+
+    def isatty(self):
+        return True
+
+
+def _hierarchy(root):
+    src = zarr_fast.open_group(str(root), mode="w")
+    values = np.arange(64 * 40, dtype="i4").reshape(64, 40)
+    src.array("g/v", values, chunks=(16, 10))  # 16 chunks, 10240 bytes
+    src.array("w", np.arange(12.0), chunks=5)  # 3 chunks, 96 bytes
+    return values
+
+
+def test_copy_forced_progress_draws_bytes_and_chunk_rates(tmp_path):
+    values = _hierarchy(tmp_path / "src")
+    code, out, err = _run(["copy", "--progress", str(tmp_path / "src"), str(tmp_path / "dst")])
+    assert code == 0, err
+    np.testing.assert_array_equal(zarr_fast.open(str(tmp_path / "dst"), mode="r")["g/v"][...], values)
+    draws = [line for line in err.split("\r") if line.strip()]
+    assert draws, err
+    for line in draws:
+        assert line.startswith("copy [") and "chunks/s" in line and "ETA " in line
+    final = draws[-1].rstrip("\n").rstrip()
+    # every byte of both arrays, out of the total, and the bar full
+    assert "10.1K/10.1K" in final and "100%" in final and "#" * 24 in final
+    assert err.endswith("\n")
+    assert "copied 3 items (10.1K, 19 chunks), skipped 0" in out and "chunks/s" in out
+
+
+def test_copy_progress_follows_a_terminal_and_no_progress_wins(tmp_path):
+    _hierarchy(tmp_path / "src")
+    out, err = io.StringIO(), _Terminal()
+    assert cli.main(["copy", str(tmp_path / "src"), str(tmp_path / "d1")], out=out, err=err) == 0
+    assert "\r" in err.getvalue() and "chunks/s" in err.getvalue()
+    out, err = io.StringIO(), _Terminal()
+    assert cli.main(["copy", "--no-progress", str(tmp_path / "src"), str(tmp_path / "d2")],
+                    out=out, err=err) == 0
+    assert err.getvalue() == ""
+    assert out.getvalue().count("\n") == 1 and out.getvalue().startswith("copied 3 items")
+
+
+def test_copy_without_terminal_prints_one_summary_line(tmp_path):
+    _hierarchy(tmp_path / "src")
+    code, out, err = _run(["copy", str(tmp_path / "src"), str(tmp_path / "dst")])
+    assert code == 0 and err == ""
+    assert out.count("\n") == 1
+    assert out.startswith("copied 3 items (10.1K, 19 chunks), skipped 0, in ")
+    # the re-run skips both arrays: no bytes, no chunks
+    code, out, err = _run(["copy", str(tmp_path / "src"), str(tmp_path / "dst")])
+    assert code == 0 and out.startswith("copied 1 items (0, 0 chunks), skipped 2")
+
+
+def test_copy_rechunked_counts_destination_chunks(tmp_path):
+    _hierarchy(tmp_path / "src")
+    code, out, err = _run(["copy", "--chunks", "32", str(tmp_path / "src"), str(tmp_path / "dst")])
+    assert code == 0, err
+    # g/v: 2x2 chunks of 32x32; w: one chunk of 32
+    assert "(10.1K, 5 chunks)" in out
+
+
+def test_copy_verbose_logs_nodes_above_the_bar(tmp_path):
+    _hierarchy(tmp_path / "src")
+    code, _, err = _run(["copy", "-v", str(tmp_path / "src"), str(tmp_path / "dst")])
+    assert code == 0
+    assert "copy /g/v (64, 40) int32\n" in err and "copy /w (12,) float64\n" in err
+    assert "all done: 3 copied, 0 skipped, 10,336 bytes copied" in err
+    out, err = io.StringIO(), _Terminal()
+    assert cli.main(["copy", "-v", "--if-exists", "replace", str(tmp_path / "src"), str(tmp_path / "dst")],
+                    out=out, err=err) == 0
+    # a log line first clears the bar, then the bar is drawn again below it
+    assert "copy /w (12,) float64\n" in err.getvalue() and "\r" in err.getvalue()
+
+
+def test_transfer_progress_live_lines():
+    from zarr_fast._progress import TransferProgress
+
+    buf = _Terminal()
+    with TransferProgress(4096, stream=buf, min_interval=0) as bar:
+        bar.begin("/a")
+        bar.advance(1024, 1)
+        bar.skip(1024)  # the total shrinks to 3072
+        bar.advance(2048, 3)
+    draws = [line for line in buf.getvalue().split("\r") if line.strip()]
+    assert "  0%  0/4.0K" in draws[0] and draws[0].rstrip().endswith("/a")
+    assert " 25%  1.0K/4.0K" in draws[1] and "chunks/s" in draws[1]
+    assert " 33%  1.0K/3.0K" in draws[2]
+    assert "100%  3.0K/3.0K" in draws[-1] and "ETA 0:00" in draws[-1]
+    assert bar.nchunks == 4 and bar.nbytes == 3072
+    quiet = io.StringIO()
+    with TransferProgress(10, stream=quiet) as bar:
+        bar.advance(10, 2)
+    assert quiet.getvalue().startswith("copy: 10 in 2 chunks, ") and quiet.getvalue().count("\n") == 1
+
+
+def test_copy_observer_sees_every_byte_and_chunk():
+    from zarr_fast.convenience import _observe_copy
+
+    class Recorder:
+        def __init__(self):
+            self.events = []
+
+        def begin(self, name):
+            self.events.append(("begin", name))
+
+        def advance(self, nbytes, nchunks):
+            self.events.append(("advance", nbytes, nchunks))
+
+        def skip(self, nbytes):
+            self.events.append(("skip", nbytes))
+
+    src = zarr_fast.group()
+    src.array("a", np.arange(50, dtype="u2").reshape(5, 10), chunks=(2, 3))  # 3x4 chunks
+    src.array("s", np.array(7.0))
+    # raw chunk copy (same layout), then through blocks (new chunks, new compressor)
+    for create_kws, nchunks in (({}, 12), ({"chunks": (5, 5)}, 2), ({"compressor": None}, 12)):
+        recorder = Recorder()
+        with _observe_copy(recorder):
+            zarr_fast.copy(src["a"], zarr_fast.group(), **create_kws)
+            if "chunks" not in create_kws:  # a 0-d array takes no 2-d chunks
+                zarr_fast.copy(src["s"], zarr_fast.group(), **create_kws)
+        advances = [e for e in recorder.events if e[0] == "advance"]
+        assert ("begin", "/a") in recorder.events
+        if "chunks" in create_kws:
+            assert sum(e[1] for e in advances) == 100 and sum(e[2] for e in advances) == nchunks
+        else:
+            assert ("begin", "/s") in recorder.events
+            assert sum(e[1] for e in advances) == 100 + 8
+            assert sum(e[2] for e in advances) == nchunks + 1
+    recorder = Recorder()
+    dest = zarr_fast.group()
+    zarr_fast.copy_all(src, dest)
+    with _observe_copy(recorder):
+        zarr_fast.copy_all(src, dest, if_exists="skip")
+        zarr_fast.copy(src["a"], zarr_fast.group(), dry_run=True)
+    assert recorder.events == [("skip", 100), ("skip", 8), ("skip", 100)]
+
+
+def test_copy_and_tree_storage_options_checks(tmp_path):
+    _hierarchy(tmp_path / "src")
+    code, _, err = _run(["tree", "--storage-options", '{"anon": true}', str(tmp_path / "src")])
+    assert code == 1 and "storage options apply to URLs only" in err
+    code, _, err = _run(["info", "--storage-options", '{"anon": true}', str(tmp_path / "src")])
+    assert code == 1 and "storage options apply to URLs only" in err
+    # the shared option is not applied to local sides of a copy
+    code, out, err = _run(["copy", "--storage-options", '{"anon": true}', str(tmp_path / "src"),
+                           str(tmp_path / "dst")])
+    assert code == 0, err
+    code, _, err = _run(["copy", "--dst-storage-options", '{"anon": true}', str(tmp_path / "src"),
+                         str(tmp_path / "dst2")])
+    assert code == 1 and "storage options apply to URLs only" in err
+    for bad in ("[1, 2]", "{not json"):
+        with pytest.raises(SystemExit) as info:
+            cli.main(["tree", "--storage-options", bad, "x"], out=io.StringIO(), err=io.StringIO())
+        assert info.value.code == 2
+
+
+def test_copy_reports_a_missing_source(tmp_path):
+    code, out, err = _run(["copy", str(tmp_path / "nothing"), str(tmp_path / "dst")])
+    assert code == 1 and out == ""
+    assert err.startswith("zarr-fast copy: error: ") and "Traceback" not in err
+
+
+def test_info_tree_copy_through_store_urls(tmp_path):
+    pytest.importorskip("zarr_fast.storage.fsstore")
+    pytest.importorskip("fsspec")
+    from zarr_fast.storage import normalize_store_arg
+
+    try:
+        normalize_store_arg("memory://h6-probe")
+    except NotImplementedError:
+        pytest.skip("normalize_store_arg does not route URLs to FSStore yet")
+    values = _hierarchy(tmp_path / "src")
+    src_url = "file://" + str(tmp_path / "src")
+    code, out, err = _run(["tree", src_url])
+    assert code == 0, err
+    assert out.strip() == str(zarr_fast.open_group(str(tmp_path / "src"), mode="r").tree())
+    code, out, err = _run(["info", src_url + "/g/v"])
+    assert code == 0, err
+    assert _items(out)["Chunk keys present"] == "16/16"
+    # file:// to memory:// and back to a plain directory
+    code, out, err = _run(["copy", src_url, "memory://h6-cli-copy"])
+    assert code == 0, err
+    assert out.startswith("copied 3 items (10.1K, 19 chunks)")
+    code, out, err = _run(["copy", "memory://h6-cli-copy", str(tmp_path / "back")])
+    assert code == 0, err
+    np.testing.assert_array_equal(zarr_fast.open(str(tmp_path / "back"), mode="r")["g/v"][...], values)
+    code, out, err = _run(["tree", "--storage-options", '{"auto_mkdir": true}', src_url])
+    assert code == 0, err

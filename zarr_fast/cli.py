@@ -1,19 +1,29 @@
-"""The ``zarr-fast`` command line: ``info`` on a stored array and a ``bench`` of common workloads.
+"""The ``zarr-fast`` command line: ``info``, ``tree`` and ``copy`` of stored data, and a ``bench``.
 
-``zarr-fast info PATH`` prints what zarr 2.18's ``Array.info`` shows plus chunk statistics read
+``zarr-fast info URL`` prints what zarr 2.18's ``Array.info`` shows plus chunk statistics read
 from the store (chunk keys present, min/median/max stored chunk size, compression ratio).
+``zarr-fast tree URL`` prints a hierarchy as ``Group.tree()`` does. ``zarr-fast copy SRC DST``
+copies an array or a hierarchy (optionally rechunked/recompressed) with ``zarr_fast.copy``/
+``copy_all``; nodes already in DST are skipped, so a re-run finishes an interrupted copy. It
+draws a live bar (bytes and chunks per second, ETA) on stderr when stderr is a terminal
+(``--progress``/``--no-progress`` force it) and prints one summary line on stdout.
 ``zarr-fast bench`` writes a seeded, compressible test array to a scratch directory and times
 whole/window/point/orthogonal/coordinate reads and a whole write, optionally side by side with
 zarr-python 2.18.7 (``--compare``).
 
+Every URL or path is turned into a store by ``zarr_fast.storage.normalize_store_arg`` (read
+mode for sources, ``'a'`` for a copy's destination), so whatever stores it knows (directories,
+``.zip`` files, fsspec URLs with ``--storage-options JSON``) work here too.
+
 Callers (the console script, tests) pass ``argv`` without the program name; :func:`main`
 returns the exit status instead of exiting. It refuses arrays with other than two dimensions in
-``bench`` and reports errors of ``info`` (missing path, not a Zarr node) as one line on stderr
-with exit status 1, never a traceback.
+``bench`` and reports errors of ``info``/``tree``/``copy`` (missing path, not a Zarr node, a
+store that cannot be opened) as one line on stderr with exit status 1, never a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -24,7 +34,8 @@ import time
 
 import numpy as np
 
-from zarr_fast._progress import Progress
+from zarr_fast._progress import Progress, TransferProgress
+from zarr_fast._progress import format_bytes as _human_bytes
 
 __all__ = ["main", "make_data", "make_compressor", "chunk_stats", "run_bench"]
 
@@ -47,16 +58,6 @@ def _version():
 
 # ---------------------------------------------------------------------------------------------
 # Formatting helpers
-
-
-def _human_bytes(nbytes):
-    """Binary units, like zarr's info table, e.g. ``1.1K``, ``256.0M``."""
-    value = float(nbytes)
-    for unit in ("", "K", "M", "G", "T"):
-        if abs(value) < 1024 or unit == "T":
-            return f"{int(value)}" if unit == "" else f"{value:.1f}{unit}"
-        value /= 1024
-    return str(nbytes)  # pragma: no cover
 
 
 def _format_seconds(seconds):
@@ -162,8 +163,10 @@ def _info_lines(node):
 def _cmd_info(args, out, err):
     import zarr_fast
 
+    store = None
     try:
-        node = zarr_fast.open(args.path, mode="r")
+        store = _open_store(args.path, args.storage_options, "r")
+        node = zarr_fast.open(store, mode="r")
         items = _info_lines(node)
         is_array = hasattr(node, "nchunks") and hasattr(node, "chunks")
         if is_array:
@@ -191,6 +194,9 @@ def _cmd_info(args, out, err):
         message = str(exc) or type(exc).__name__
         err.write(f"zarr-fast info: error: {args.path}: {type(exc).__name__}: {message}\n")
         return 1
+    finally:
+        if store is not None:
+            _close_store(store)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,11 +462,51 @@ def _cmd_bench(args, out, err):
 # tree and copy
 
 
+def _is_url(text):
+    # the test normalize_store_arg applies: fsspec URLs and chained URLs
+    return isinstance(text, str) and ("://" in text or "::" in text)
+
+
+def _parse_storage_options(text):
+    """``--storage-options`` is a JSON object, e.g. ``'{"anon": true}'``."""
+    try:
+        options = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--storage-options expects a JSON object, got {text!r}: {exc}")
+    if not isinstance(options, dict):
+        raise argparse.ArgumentTypeError(f"--storage-options expects a JSON object, got {text!r}")
+    return options
+
+
+def _open_store(location, storage_options, mode, *, is_explicit=True):
+    """The store at a path or URL, as ``normalize_store_arg`` builds it for ``mode``.
+
+    Storage options go to URLs only. Given explicitly for a local path they are refused
+    (as ``normalize_store_arg`` does); the shared ``--storage-options`` of ``copy`` is simply
+    not applied to a local side (``is_explicit=False``).
+    """
+    from zarr_fast.storage import normalize_store_arg
+
+    if storage_options and not _is_url(location):
+        if is_explicit:
+            raise ValueError(f"storage options apply to URLs only; {location!r} is a local path")
+        storage_options = None
+    return normalize_store_arg(location, storage_options=storage_options or None, mode=mode)
+
+
+def _close_store(store):
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
+
+
 def _cmd_tree(args, out, err):
     import zarr_fast
 
+    store = None
     try:
-        node = zarr_fast.open(args.path, mode="r")
+        store = _open_store(args.path, args.storage_options, "r")
+        node = zarr_fast.open(store, mode="r")
         if not hasattr(node, "tree"):
             out.write(f"{node!r}\n")
             return 0
@@ -470,44 +516,94 @@ def _cmd_tree(args, out, err):
     except Exception as exc:
         err.write(f"zarr-fast tree: error: {args.path}: {type(exc).__name__}: {exc}\n")
         return 1
+    finally:
+        if store is not None:
+            _close_store(store)
+
+
+def _source_nbytes(node):
+    """Decoded bytes of every array in ``node`` (an array or a group, walked recursively)."""
+    if hasattr(node, "shape"):
+        return int(np.prod(node.shape, dtype=np.int64)) * np.dtype(node.dtype).itemsize
+    total = 0
+    for _, child in node.arrays(recurse=True):
+        total += int(np.prod(child.shape, dtype=np.int64)) * np.dtype(child.dtype).itemsize
+    return total
+
+
+class _NullStream:
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
 
 
 def _cmd_copy(args, out, err):
     """Copy an array or a whole hierarchy; finished nodes are skipped on a re-run."""
-    import time
-
     import zarr_fast
+    from zarr_fast.convenience import _observe_copy
 
     create_kws = {}
     if args.chunks is not None:
         create_kws["chunks"] = args.chunks
     if args.compressor is not None:
         create_kws["compressor"] = make_compressor(args.compressor)
+    show_bar = err.isatty() if args.progress is None and hasattr(err, "isatty") else bool(args.progress)
 
-    def log(line):
-        err.write(line + "\n")
-
+    source_store = dest_store = None
     try:
-        source = zarr_fast.open(args.source, mode="r")
-        dest = zarr_fast.open_group(args.dest, mode="a")
-        start = time.perf_counter()
-        if hasattr(source, "tree"):
-            counts = zarr_fast.copy_all(source, dest, log=log, if_exists=args.if_exists, **create_kws)
-        else:
-            name = args.name or source.basename or "array"
-            counts = zarr_fast.copy(source, dest, name=name, log=log, if_exists=args.if_exists, **create_kws)
-        seconds = max(time.perf_counter() - start, 1e-9)
+        source_options = args.src_storage_options if args.src_storage_options is not None else args.storage_options
+        dest_options = args.dst_storage_options if args.dst_storage_options is not None else args.storage_options
+        source_store = _open_store(args.source, source_options, "r",
+                                   is_explicit=args.src_storage_options is not None)
+        dest_store = _open_store(args.dest, dest_options, "a",
+                                 is_explicit=args.dst_storage_options is not None)
+        source = zarr_fast.open(source_store, mode="r")
+        dest = zarr_fast.open_group(dest_store, mode="a")
+        # Without a bar the counts still feed the summary line; nothing is drawn.
+        bar = TransferProgress(_source_nbytes(source), label="copy",
+                               stream=err if show_bar else _NullStream(), is_interactive=show_bar)
+        log = None
+        if args.verbose:
+            # above a live bar, the bar clears its line first; otherwise straight to stderr
+            log = bar.write if show_bar else (lambda line: err.write(line + "\n"))
+        with _observe_copy(bar), bar:
+            if hasattr(source, "tree"):
+                counts = zarr_fast.copy_all(source, dest, log=log, if_exists=args.if_exists, **create_kws)
+            else:
+                name = args.name or source.basename or "array"
+                counts = zarr_fast.copy(source, dest, name=name, log=log, if_exists=args.if_exists,
+                                        **create_kws)
     except Exception as exc:
         err.write(f"zarr-fast copy: error: {type(exc).__name__}: {exc}\n")
         return 1
+    finally:
+        # a zip destination is only complete once closed
+        for store in (dest_store, source_store):
+            if store is not None:
+                try:
+                    _close_store(store)
+                except Exception as exc:
+                    err.write(f"zarr-fast copy: error closing store: {type(exc).__name__}: {exc}\n")
     n_copied, n_skipped, n_bytes = counts
-    out.write(f"copied {n_copied} items ({_human_bytes(n_bytes)}), skipped {n_skipped}, in "
-              f"{_format_seconds(seconds)} ({_human_bytes(n_bytes / seconds)}/s)\n")
+    seconds, byte_rate, chunk_rate = bar.rates()
+    out.write(f"copied {n_copied} items ({_human_bytes(n_bytes)}, {bar.nchunks} chunks), "
+              f"skipped {n_skipped}, in {_format_seconds(seconds)} "
+              f"({_human_bytes(byte_rate)}/s, {chunk_rate:.1f} chunks/s)\n")
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # entry point
+
+
+def _add_storage_options(parser, target="the URL"):
+    parser.add_argument("--storage-options", type=_parse_storage_options, default=None, metavar="JSON",
+                        help=f"fsspec options (a JSON object) for {target}, e.g. '{{\"anon\": true}}'")
 
 
 def _parser():
@@ -519,7 +615,8 @@ def _parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     info = commands.add_parser("info", help="print an array's info and chunk statistics")
-    info.add_argument("path", metavar="PATH", help="directory of a Zarr v2 array or group")
+    info.add_argument("path", metavar="URL", help="path or store URL of a Zarr v2 array or group")
+    _add_storage_options(info)
 
     bench = commands.add_parser("bench", help="time common read/write workloads")
     bench.add_argument("--dir", default=None, help="scratch directory (default: a temporary one, removed)")
@@ -536,13 +633,15 @@ def _parser():
                        help="also run zarr-python 2.18.7 and show the ratio zarr time / zarr_fast time")
 
     tree = commands.add_parser("tree", help="print a group's hierarchy as zarr's Group.tree() does")
-    tree.add_argument("path", metavar="PATH", help="directory of a Zarr v2 group or array")
+    tree.add_argument("path", metavar="URL", help="path or store URL of a Zarr v2 group or array")
+    _add_storage_options(tree)
     tree.add_argument("--level", type=int, default=None, help="how many levels to show")
     tree.add_argument("--ascii", action="store_true", help="ASCII instead of unicode lines")
 
     copy = commands.add_parser("copy", help="copy (and optionally rechunk/recompress) an array or group")
-    copy.add_argument("source", metavar="SRC", help="directory of the array or group to copy")
-    copy.add_argument("dest", metavar="DST", help="directory of the destination group (created if missing)")
+    copy.add_argument("source", metavar="SRC", help="path or store URL of the array or group to copy")
+    copy.add_argument("dest", metavar="DST",
+                      help="path or store URL of the destination group (created if missing)")
     copy.add_argument("--name", default=None, help="name of a copied array inside DST (default: its own)")
     copy.add_argument("--chunks", type=_parse_chunks, default=None,
                       help="new chunk shape for every array (default: keep)")
@@ -550,6 +649,15 @@ def _parser():
                       help="new compressor for every array (default: keep)")
     copy.add_argument("--if-exists", choices=["skip", "skip_initialized", "replace", "raise"], default="skip",
                       help="what to do with nodes already in DST (default skip: safe to re-run)")
+    copy.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                      help="live progress bar on stderr (default: when stderr is a terminal)")
+    copy.add_argument("-v", "--verbose", action="store_true",
+                      help="log every array and group copied or skipped on stderr")
+    _add_storage_options(copy, "SRC and DST when they are URLs")
+    copy.add_argument("--src-storage-options", type=_parse_storage_options, default=None, metavar="JSON",
+                      help="fsspec options for SRC only (overrides --storage-options)")
+    copy.add_argument("--dst-storage-options", type=_parse_storage_options, default=None, metavar="JSON",
+                      help="fsspec options for DST only (overrides --storage-options)")
     return parser
 
 

@@ -22,6 +22,8 @@ destination with ``if_exists='raise'`` (``CopyError`` naming it), a non-group ``
 from __future__ import annotations
 
 import builtins
+import contextlib
+import contextvars
 import itertools
 import os
 import re
@@ -57,6 +59,31 @@ __all__ = [
 _BLOCK_NBYTES = 64 * 2**20
 # Chunk keys per batch on the raw (no decode) copy path and in copy_store.
 _KEY_BATCH = 256
+
+# Who watches ``copy``/``copy_all`` move data (the command line's progress bar). A context
+# variable rather than a parameter: zarr 2.18's signatures pass unknown keywords on to
+# ``create_dataset``, so a new keyword would change what they mean.
+_copy_observer = contextvars.ContextVar("zarr_fast_copy_observer", default=None)
+
+
+@contextlib.contextmanager
+def _observe_copy(observer):
+    """Report the data moved by ``copy``/``copy_all`` in this context to ``observer``.
+
+    ``observer`` offers ``begin(name)`` (an array's copy starts), ``advance(nbytes,
+    nchunks)`` (decoded bytes and destination chunks just written) and ``skip(nbytes)``
+    (an array of that many bytes is skipped or only logged in a dry run). Calls come from
+    the calling thread, after each batch of chunks is stored.
+    """
+    token = _copy_observer.set(observer)
+    try:
+        yield observer
+    finally:
+        _copy_observer.reset(token)
+
+
+def _array_nbytes(source):
+    return int(np.prod(source.shape, dtype=np.int64)) * np.dtype(source.dtype).itemsize
 
 
 def _hierarchy():
@@ -587,10 +614,18 @@ def _copy(log, source, dest, name, root, shallow, without_attrs, if_exists, dry_
             elif if_exists == "skip_initialized":
                 existing = dest[name]
                 is_copied = existing.nchunks_initialized != existing.nchunks
+        observer = _copy_observer.get()
         if not is_copied:
             log(f"skip {source.name} {source.shape} {source.dtype}")
+            if observer is not None:
+                observer.skip(_array_nbytes(source))
             return 0, 1, 0
         log(f"copy {source.name} {source.shape} {source.dtype}")
+        if observer is not None:
+            if dry_run:
+                observer.skip(_array_nbytes(source))
+            else:
+                observer.begin(source.name)
         if not dry_run:
             if exists:
                 del dest[name]
@@ -698,6 +733,8 @@ def _copy_chunks_raw(source, ds):
     grid = [range(n) for n in source.cdata_shape] if source.ndim else [range(1)]
     coords = itertools.product(*grid)
     fill_chunk = None
+    observer = _copy_observer.get()
+    itemsize = np.dtype(source.dtype).itemsize
     while True:
         batch = list(itertools.islice(coords, _KEY_BATCH))
         if not batch:
@@ -724,6 +761,15 @@ def _copy_chunks_raw(source, ds):
                     out[dest_key] = fill_chunk
         if out:
             dest_store.setitems(out)
+        if observer is not None:
+            # decoded bytes of the chunks just handled, edge chunks clipped to the shape
+            nitems = sum(
+                int(np.prod([min(n, (i + 1) * c) - i * c
+                             for i, n, c in zip(chunk_coords, source.shape, source.chunks)],
+                            dtype=np.int64))
+                for chunk_coords in batch
+            ) if source.ndim else 1
+            observer.advance(nitems * itemsize, len(batch))
         if source.ndim == 0:
             break
 
@@ -732,11 +778,22 @@ def _copy_blocks(source, ds):
     # Through the Array API, in blocks aligned to the destination's chunks so each chunk
     # is written once; each block spans many chunks so the pipeline runs them in parallel.
     shape = ds.shape
+    observer = _copy_observer.get()
+    itemsize = np.dtype(ds.dtype).itemsize or 1
     if len(shape) == 0:
         ds[...] = source[...]
+        if observer is not None:
+            observer.advance(itemsize, 1)
         return
     chunks = ds.chunks
-    itemsize = np.dtype(ds.dtype).itemsize or 1
+
+    def report(sel):
+        # blocks start on destination chunk boundaries, so chunks = ceil(extent / chunk)
+        if observer is not None:
+            extents = [s.stop - s.start for s in sel]
+            observer.advance(int(np.prod(extents, dtype=np.int64)) * itemsize,
+                             int(np.prod([-(-e // c) for e, c in zip(extents, chunks)],
+                                         dtype=np.int64)))
     row_nbytes = chunks[0] * itemsize * int(np.prod(shape[1:], dtype=np.int64))
     if row_nbytes <= _BLOCK_NBYTES:
         # slabs along the first axis: whole chunk rows, as many as fit in the budget
@@ -744,11 +801,13 @@ def _copy_blocks(source, ds):
         for start in range(0, shape[0], step):
             sel = (slice(start, min(shape[0], start + step)),) + tuple(slice(0, n) for n in shape[1:])
             ds[sel] = source[sel]
+            report(sel)
         return
     offsets = [range(0, n, c) for n, c in zip(shape, chunks)]
     for offset in itertools.product(*offsets):
         sel = tuple(slice(o, min(n, o + c)) for o, n, c in zip(offset, shape, chunks))
         ds[sel] = source[sel]
+        report(sel)
 
 
 # ------------------------------------------------------------------- consolidated metadata
