@@ -63,6 +63,20 @@ def test_mode_r_missing_file_and_bad_mode(path):
         ZipStore(path, mode="q")
 
 
+def test_zarr_mode_names(path):
+    with pytest.raises(FileNotFoundError):
+        ZipStore(path, mode="r+")
+    with ZipStore(path, mode="w-") as store:
+        assert store.mode == "x"
+        store["a"] = b"1"
+    with pytest.raises(FileExistsError):
+        ZipStore(path, mode="w-")
+    with ZipStore(path, mode="r+") as store:
+        assert store.mode == "a" and store["a"] == b"1"
+        store["a"] = b"2"
+    assert _members(path)[1] == {"a": b"2"}
+
+
 def test_mode_a_creates_then_extends(path):
     with ZipStore(path) as store:
         store["a"] = b"1"

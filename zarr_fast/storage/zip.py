@@ -95,10 +95,11 @@ class ZipStore(Store):
     allowZip64 : bool, optional
         If True (the default), use the ZIP64 extensions when the archive or a member needs
         them; if False, such a write raises ``zipfile.LargeZipFile``.
-    mode : {'a', 'r', 'w', 'x'}, optional
+    mode : {'a', 'r', 'w', 'x', 'r+', 'w-'}, optional
         'r' reads an existing archive, 'w' truncates or creates, 'a' (the default) reads
         and extends an existing archive or creates one, 'x' creates a new archive and fails
-        if the file exists.
+        if the file exists. zarr's 'r+' (an existing archive, read and write) is taken as
+        'a' and 'w-' as 'x'.
     dimension_separator : {'.', '/'}, optional
         Separator placed between the dimensions of a chunk key.
 
@@ -107,7 +108,7 @@ class ZipStore(Store):
     zipfile.BadZipFile
         If the file exists (modes 'r' and 'a') but is not a readable zip archive.
     FileNotFoundError
-        In mode 'r', if the file does not exist.
+        In modes 'r' and 'r+', if the file does not exist.
     FileExistsError
         In mode 'x', if the file exists.
 
@@ -143,9 +144,20 @@ class ZipStore(Store):
         mode="a",
         dimension_separator=None,
     ):
-        if mode not in _MODES:
-            raise ValueError(f"ZipStore mode must be one of 'r', 'w', 'a', 'x', found {mode!r}")
         path = os.path.abspath(os.fspath(path))
+        # zarr's own mode names, as normalize_store_arg passes them on: 'r+' is read/write of
+        # an existing archive, 'w-' is exclusive creation (zipfile knows neither)
+        if mode == "r+":
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"ZipStore: mode 'r+' needs an existing file: {path!r}")
+            mode = "a"
+        elif mode == "w-":
+            mode = "x"
+        if mode not in _MODES:
+            raise ValueError(
+                f"ZipStore mode must be one of 'r', 'w', 'a', 'x' (or zarr's 'r+', 'w-'), "
+                f"found {mode!r}"
+            )
         self.path = path
         self.compression = compression
         self.allowZip64 = allowZip64
