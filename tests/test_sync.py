@@ -301,3 +301,26 @@ def test_read_only_array_with_synchronizer_refuses_resize(sync):
     with pytest.raises(zarr_fast.errors.ReadOnlyError):
         z.resize(3)
     assert z.shape == (10,)
+
+
+def _bounded(func, timeout=10):
+    """Run ``func`` in a thread; fail (instead of hanging) if it deadlocks."""
+    result = []
+    t = threading.Thread(target=lambda: result.append(func()), daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), "deadlock: a lock was taken twice"
+    return result[0]
+
+
+def test_uncached_metadata_with_synchronizer_does_not_deadlock(sync):
+    # zarr 2.18.7 deadlocks on info here (it re-takes the metadata lock it holds)
+    z = zarr_fast.zeros(10, chunks=3, synchronizer=sync, cache_metadata=False)
+    assert _bounded(lambda: z.append(np.ones(4))) == (14,)
+    assert _bounded(lambda: z.resize(16)) is None
+    items = dict(_bounded(z.info_items))
+    assert items["Shape"] == "(16,)" and items["Chunks initialized"] == "2/6"  # chunks 3 and 4, from the append
+    other = zarr_fast.Array(z.store, synchronizer=sync)  # cache_metadata=True
+    other.resize(20)
+    assert dict(_bounded(z.info_items))["Shape"] == "(20,)"
+    np.testing.assert_array_equal(_bounded(lambda: z[:]), np.r_[np.zeros(10), np.ones(4), np.zeros(6)])

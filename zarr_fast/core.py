@@ -1102,7 +1102,7 @@ class Array:
         items += [
             ("Type", typestr(self)),
             ("Data type", str(self.dtype)),
-            ("Shape", str(self.shape)),
+            ("Shape", str(self._shape)),
             ("Chunk shape", str(self.chunks)),
             ("Order", self.order),
             ("Read-only", str(self.read_only)),
@@ -1112,7 +1112,8 @@ class Array:
         items.append(("Compressor", repr(self.compressor)))
         if self._synchronizer is not None:
             items.append(("Synchronizer type", typestr(self._synchronizer)))
-        nbytes, nbytes_stored = self.nbytes, self.nbytes_stored
+        # the nosync values: the caller holds the metadata lock (not re-entrant) and refreshed
+        nbytes, nbytes_stored = self._nbytes, self.nbytes_stored
         items.append(("Store type", typestr(self._store)))
         if self._chunk_store is not None:
             items.append(("Chunk store type", typestr(self._chunk_store)))
@@ -1122,7 +1123,7 @@ class Array:
                 ("No. bytes stored", bytestr(nbytes_stored)),
                 ("Storage ratio", f"{nbytes / nbytes_stored:.1f}"),
             ]
-        items.append(("Chunks initialized", f"{self.nchunks_initialized}/{self.nchunks}"))
+        items.append(("Chunks initialized", f"{self.nchunks_initialized}/{self._nchunks}"))
         return items
 
     def digest(self, hashname="sha1"):
