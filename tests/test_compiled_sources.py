@@ -42,3 +42,42 @@ def test_unreadable_chunk_raises_oserror_naming_the_key(tmp_path):
     os.chmod(tmp_path / "0.0", 0)
     with pytest.raises(OSError, match="0.0"):
         z[...]
+
+
+# Raw chunks selected whole are read from their files straight into their strided region of
+# the result (rows gathered by the kernel); everything else maps the file and scatters.
+RAW_LAYOUTS = [
+    ((50,), (7,)),
+    ((40, 30), (8, 10)),
+    ((40, 30), (40, 6)),
+    ((12, 9, 10), (4, 3, 5)),
+    ((3, 2050), (1, 2050)),   # one wide run per chunk
+    ((2100, 2), (2100, 1)),   # 2,100 one-item runs per chunk: more than one preadv batch
+]
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+@pytest.mark.parametrize("shape, chunks", RAW_LAYOUTS)
+def test_raw_chunks_read_whole_into_strided_results(tmp_path, shape, chunks, nthreads):
+    values = np.random.default_rng(3).integers(-99, 99, shape).astype("<i4")
+    z = zarr_fast.array(values, chunks=chunks, compressor=None, store=DirectoryStore(str(tmp_path)))
+    with zarr_fast.config.threads(nthreads):
+        np.testing.assert_array_equal(z[...], values)
+        out = np.zeros(shape[::-1], dtype="<i4").T  # Fortran order: no chunk is a run of it
+        z.get_basic_selection(Ellipsis, out=out)
+        np.testing.assert_array_equal(out, values)
+        if len(shape) > 1:
+            rows = np.r_[1:shape[0], 0]  # whole chunks, rows out of order in the result
+            np.testing.assert_array_equal(z.oindex[rows, :], values[rows, :])
+            np.testing.assert_array_equal(z[1:, 1:], values[1:, 1:])
+
+
+@pytest.mark.parametrize("mangle", [lambda raw: raw[:-4], lambda raw: raw + b"\0" * 4, lambda raw: b""])
+def test_raw_chunk_file_of_wrong_size_names_its_key(tmp_path, mangle):
+    values = np.arange(40 * 30, dtype="<i4").reshape(40, 30)
+    z = zarr_fast.array(values, chunks=(8, 10), compressor=None, store=DirectoryStore(str(tmp_path)))
+    path = tmp_path / "1.2"
+    path.write_bytes(mangle(path.read_bytes()))
+    with pytest.raises(ValueError, match=r"1\.2"):
+        z[...]
+    np.testing.assert_array_equal(z[:8], values[:8])  # other chunks still read

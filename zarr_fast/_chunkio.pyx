@@ -43,6 +43,7 @@ CODEC_BLOSC = 1
 
 cdef enum:
     IS_MISSING = 1           # not an error: the chunk is absent and reads as the fill value
+    NOT_RUNS = 2             # not an error: a raw chunk that is not whole rows; take the general path
     MAX_AXES = 64
     # a chunk of which at most this many items are selected, and at most 1/16 of its
     # bytes, decodes only the blosc blocks holding them
@@ -215,11 +216,119 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
             return IS_MISSING
         return decode_blosc_items(src.frame, src.frame_nbytes, dst, chunk_nbytes, items,
                                   nitems, itemsize)
+    if codec == 0 and src.path != NULL:
+        # a raw chunk file is its own decoded bytes: one kernel copy into dst, no mapping
+        fd = _open_chunk(src.path, &file_nbytes, err_no)
+        if fd < 0:
+            return IS_MISSING if fd == -IS_MISSING else fd
+        rc = ERR_SIZE if file_nbytes != chunk_nbytes else _read_all(
+            fd, <unsigned char*>dst, chunk_nbytes, err_no)
+        close(fd)
+        return rc
     rc = _acquire(src, s, &enc, codec == 0, err_no)
     if rc != 0:
         return rc
     rc = _decode_frame(enc.data, enc.nbytes, dst, chunk_nbytes, codec, codec_threads)
     _release(&enc)
+    return rc
+
+
+cdef extern from "<sys/uio.h>" nogil:
+    struct iovec:
+        void* iov_base
+        size_t iov_len
+    Py_ssize_t preadv(int fd, const iovec* iov, int iovcnt, long offset)
+
+
+cdef enum:
+    RUNS_PER_CALL = 1024      # Linux's IOV_MAX: iovecs one preadv may take
+
+
+cdef int _preadv_all(int fd, iovec* iov, int count, size_t offset, int* err_no) noexcept nogil:
+    # Fill every iovec from the file at offset on, resuming after short reads.
+    cdef int i = 0
+    cdef Py_ssize_t got
+    cdef size_t left
+    while i < count:
+        got = preadv(fd, iov + i, count - i, <long>offset)
+        if got < 0:
+            if errno == EINTR:
+                continue
+            err_no[0] = errno
+            return ERR_IO
+        if got == 0:
+            return ERR_SIZE      # the file shrank while we read it
+        offset += <size_t>got
+        left = <size_t>got
+        while i < count and left >= iov[i].iov_len:
+            left -= iov[i].iov_len
+            i += 1
+        if left:
+            iov[i].iov_base = <char*>iov[i].iov_base + left
+            iov[i].iov_len -= left
+    return 0
+
+
+cdef int _read_raw_whole(const char* path, char* out_data, int naxes,
+                         const offset_t** src_ptrs, const offset_t** dst_ptrs,
+                         const offset_t* lengths, Py_ssize_t itemsize, size_t chunk_nbytes,
+                         int* err_no) noexcept nogil:
+    # A raw chunk selected whole, read from its file straight into its strided region of
+    # the output: one preadv per RUNS_PER_CALL rows, so the bytes cross memory once (no
+    # mapping, no scratch). Returns 0, IS_MISSING, a negative error code, or NOT_RUNS when
+    # the chunk is not laid out as runs (the caller takes the general path).
+    cdef iovec iov[RUNS_PER_CALL]
+    cdef offset_t counters[MAX_AXES]
+    cdef offset_t run_items = lengths[naxes - 1], k, dst_item, src_item
+    cdef size_t run_nbytes = <size_t>(run_items * itemsize), file_offset = 0, batch_offset = 0
+    cdef size_t file_nbytes = 0
+    cdef int d, n = 0, fd, rc = 0
+    cdef const offset_t* last_src = src_ptrs[naxes - 1]
+    cdef const offset_t* last_dst = dst_ptrs[naxes - 1]
+    # the last axis must be one contiguous run in both the chunk and the output
+    for k in range(run_items):
+        if last_src[k] != last_src[0] + k * itemsize or last_dst[k] != last_dst[0] + k * itemsize:
+            return NOT_RUNS
+    fd = _open_chunk(path, &file_nbytes, err_no)
+    if fd < 0:
+        return IS_MISSING if fd == -IS_MISSING else fd
+    if file_nbytes != chunk_nbytes:
+        close(fd)
+        return ERR_SIZE
+    for d in range(naxes):
+        counters[d] = 0
+    while True:
+        src_item = 0
+        dst_item = 0
+        for d in range(naxes - 1):
+            src_item += src_ptrs[d][counters[d]]
+            dst_item += dst_ptrs[d][counters[d]]
+        src_item += last_src[0]
+        dst_item += last_dst[0]
+        if <size_t>src_item != file_offset:
+            rc = NOT_RUNS        # rows not in file order: not a whole, in-order chunk
+            break
+        if n == 0:
+            batch_offset = file_offset
+        iov[n].iov_base = out_data + dst_item
+        iov[n].iov_len = run_nbytes
+        n += 1
+        file_offset += run_nbytes
+        d = naxes - 2
+        while d >= 0:
+            counters[d] += 1
+            if counters[d] < lengths[d]:
+                break
+            counters[d] = 0
+            d -= 1
+        if n == RUNS_PER_CALL or d < 0:
+            rc = _preadv_all(fd, iov, n, batch_offset, err_no)
+            n = 0
+            if rc != 0 or d < 0:
+                break
+    close(fd)
+    if rc == 0 and file_offset != chunk_nbytes:
+        rc = NOT_RUNS
     return rc
 
 
@@ -340,7 +449,7 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
     cdef const offset_t* zero_ptrs[MAX_AXES]
     cdef offset_t lengths[MAX_AXES]
     cdef offset_t first, nitems, dst_base, src_reach = 0, dst_reach = 0, longest = 1
-    cdef bint is_whole
+    cdef bint is_whole, all_whole
     cdef Py_ssize_t out_extent = _out_extent(out)
     cdef char* out_data = <char*>cnp.PyArray_DATA(out)
     cdef const offset_t[::1] view
@@ -397,7 +506,7 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
     cdef _Batch b_ = <_Batch>batch
     with nogil:
         for i in range(start, stop):
-            is_whole = direct_ok
+            all_whole = True
             nitems = 1
             dst_base = 0
             for d in range(naxes):
@@ -406,26 +515,32 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
                 src_ptrs[d] = src_tab[d] + first
                 dst_ptrs[d] = dst_tab[d] + first
                 nitems *= lengths[d]
-                is_whole = is_whole and whole_tab[d][positions[i, d]] != 0
+                all_whole = all_whole and whole_tab[d][positions[i, d]] != 0
                 if lengths[d] > 0:
                     dst_base += dst_ptrs[d][0]
             if nitems == 0:
                 continue
+            is_whole = direct_ok and all_whole
             if is_whole:
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, out_data + dst_base,
                                  chunk_nbytes, codec, codec_threads, NULL, 0, itemsize, &err_no)
             elif codec == 0:
-                # raw chunks scatter straight from their bytes (often a file mapping)
-                rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, True, &err_no)
-                if rc == 0:
-                    if enc.nbytes == <size_t>chunk_nbytes:
-                        copy_outer_product(<const char*>enc.data, out_data, naxes, src_ptrs,
-                                           dst_ptrs, lengths, itemsize, False, -1)
-                    else:
-                        rc = ERR_SIZE
-                    _release(&enc)
+                rc = NOT_RUNS
+                if all_whole and b_.sources[i - start].path != NULL:
+                    rc = _read_raw_whole(b_.sources[i - start].path, out_data, naxes, src_ptrs,
+                                         dst_ptrs, lengths, itemsize, chunk_nbytes, &err_no)
+                if rc == NOT_RUNS:
+                    # raw chunks scatter straight from their bytes (often a file mapping)
+                    rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, True, &err_no)
                     if rc == 0:
-                        continue
+                        if enc.nbytes == <size_t>chunk_nbytes:
+                            copy_outer_product(<const char*>enc.data, out_data, naxes, src_ptrs,
+                                               dst_ptrs, lengths, itemsize, False, -1)
+                        else:
+                            rc = ERR_SIZE
+                        _release(&enc)
+                if rc == 0:
+                    continue
             elif codec == 1 and nitems <= SPARSE_MAX_ITEMS and nitems * itemsize * 16 <= chunk_nbytes:
                 _outer_items(naxes, src_ptrs, lengths, b_.scratch.items)
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
