@@ -114,14 +114,19 @@ def test_overwrite_and_delete_leave_each_key_once(path):
     assert names == ["a"] and values == {"a": b"third"}
 
 
-def test_append_only_commits_keep_order_and_no_duplicates(path):
+def test_append_only_commits_keep_order_and_no_duplicates(path, monkeypatch):
+    replaced = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda *a: (replaced.append(a), real_replace(*a)))
     store = ZipStore(path, mode="w")
-    store["x/0"] = b"0"
+    store["x/0"] = b"0" * 1000
     store.flush()
+    assert len(replaced) == 1  # new data larger than the archive: atomic replacement
     store["x/1"] = b"1"
     store.flush()
     store["x/2"] = b"2"
     store.close()
+    assert len(replaced) == 1  # a little added to a bigger archive: appended in place
     assert _members(path)[0] == ["x/0", "x/1", "x/2"]
 
 

@@ -15,26 +15,32 @@ How that is done -- a journal, then a commit:
   written again appends again and the index moves on; the journal is scratch space, so
   dead bytes in it do not matter. A write or delete of a key the committed archive holds
   marks that member *stale*; reads never see a stale member.
-* ``flush()`` (also run by ``close()`` and by pickling) commits. If no committed member
-  went stale, the journal is appended to the archive in place, which is what any zip writer
-  does and keeps the cost proportional to the new data. Otherwise the live members and the
-  journal are written to a temporary file in the archive's directory, which is fsync'ed and
-  moved over the archive with ``os.replace``: readers see the old archive or the new one,
-  never a mix, and a failed rewrite leaves the old archive untouched. An archive that
+* ``flush()`` (also run by ``close()`` and by pickling) commits. Normally the live members
+  and the journal are written to a temporary file in the archive's directory, which is
+  fsync'ed and moved over the archive with ``os.replace``: readers see the old archive or
+  the new one, never a mix, and a failed commit leaves the old archive untouched. Only when
+  no committed member went stale and the archive on disk is larger than the new data is the
+  journal appended to the archive in place (what any zip writer does), so that adding a
+  little to a big archive does not copy it all. An archive that
   already held duplicate names (written by zarr 2.18) is rewritten the same way at its
   first commit with changes, keeping only the member zip readers resolve each name to
   (the last one).
 
 So after every ``flush``/``close`` the file is a valid zip holding each key once; a crash
 loses the writes since the last commit (as zarr 2.18 loses everything before ``close``),
-and only an interrupted in-place append can damage the file, as with any zip writer.
+and only an interrupted in-place append can damage the file, as with any zip writer. The
+usual session -- create with mode 'w', write, close -- always commits by replacement.
+
+Other differences from zarr 2.18.7, all on purpose: ``__delitem__``, ``pop``, ``rmdir``
+and ``rename`` work (so ``is_erasable()`` is True unless the mode is 'r'); using the store
+after ``close()`` reopens the committed archive instead of raising ``ValueError``; zarr's
+mode names 'r+' and 'w-' are accepted; a pickle keeps ``dimension_separator``.
 
 Callers guarantee that only one store object (one process) writes to a given archive at a
-time; several readers are fine. Refused: writes, deletes and ``clear`` in mode ``'r'``
-(``ReadOnlyError``) and keys containing NUL. Using the store after ``close()`` reopens the
-committed archive (zarr 2.18 raises ``ValueError``). A
-file that is not a zip archive, or a member whose bytes are corrupt (bad CRC, truncated),
-raises ``zipfile.BadZipFile`` naming the archive and key -- never ``KeyError``, which only
+time; several readers are fine. Refused: writes, deletes and ``clear`` in mode 'r'
+(``ReadOnlyError``), and keys containing NUL (``ValueError``). A file that is not a zip
+archive, or a member whose bytes are corrupt (bad CRC, truncated), raises
+``zipfile.BadZipFile`` naming the archive and the key -- never ``KeyError``, which only
 ever means "no such key".
 """
 from __future__ import annotations
@@ -312,7 +318,11 @@ class ZipStore(Store):
             if self._is_closed or (not self._pending and not self._stale):
                 return
             try:
-                if self._stale or self._has_duplicates:
+                pending_nbytes = sum(nbytes for _, nbytes, _ in self._pending.values())
+                # copying the archive costs at most as much again as writing the new data:
+                # then the atomic replacement is worth it
+                if (self._stale or self._has_duplicates
+                        or os.path.getsize(self.path) <= pending_nbytes):
                     self._rewrite()
                 else:
                     self._append_in_place()
