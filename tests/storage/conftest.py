@@ -3,7 +3,7 @@
 What it does: ``s3_server`` starts moto's standalone server once per session on a free port
 and sets dummy AWS credentials for the session; ``s3_store_factory`` hands each test a
 callable making a ``FSStore`` on a fresh bucket of that server, with s3fs's instance and
-listing caches bypassed so that no test sees another's state.
+listing cache emptied so that no test sees another's state.
 
 What callers guarantee: nothing beyond asking for the fixture; a test that uses it is
 skipped cleanly when moto, s3fs or fsspec is not installed.
@@ -54,32 +54,32 @@ def s3_server():
 
 @pytest.fixture
 def s3_options(s3_server):
-    """fsspec storage options reaching the test server, with s3fs's instance cache off."""
+    """fsspec storage options reaching the test server.
+
+    s3fs's instance cache stays on: every store made with these options shares one
+    ``S3FileSystem`` (a new one costs about a second to build its client). Tests stay apart
+    because each gets a fresh bucket and the shared listing cache is emptied per store.
+    """
     return {
         "client_kwargs": {"endpoint_url": s3_server["endpoint_url"]},
         "key": s3_server["key"],
         "secret": s3_server["secret"],
-        # a fresh S3FileSystem (and listing cache) per store: no state leaks between tests
-        "skip_instance_cache": True,
     }
 
 
 @pytest.fixture
-def s3_bucket_factory(s3_server):
+def s3_bucket_factory(s3_options):
     """``make() -> bucket name``: a new, empty bucket on the test server."""
     import s3fs
 
-    fs = s3fs.S3FileSystem(
-        client_kwargs={"endpoint_url": s3_server["endpoint_url"]},
-        key=s3_server["key"],
-        secret=s3_server["secret"],
-        skip_instance_cache=True,
-    )
+    fs = s3fs.S3FileSystem(**s3_options)
 
     def make():
         # bucket names: lowercase, 3-63 characters, unique per session
         name = f"zarr-fast-{os.getpid()}-{next(_BUCKETS)}"
         fs.mkdir(name)
+        # listings cached by earlier tests (same shared instance) must not leak in
+        fs.invalidate_cache()
         return name
 
     return make
