@@ -660,3 +660,18 @@ def test_every_selection_writes_like_numpy(case, is_scalar, fill):
     assert plain(z[...]) == plain(expected)
     # what was stored reads back the same through a fresh array
     assert plain(zarr_fast.open_array(z.store, mode="r")[...]) == plain(expected)
+
+
+@HYPOTHESIS
+@given(case=case_and_selection(), fill=st.sampled_from(["", "f"]))
+def test_writes_into_missing_chunks_like_numpy(case, fill):
+    # the array starts with no chunks: partly covered chunks start from the fill value
+    shape, chunks, order, data, mode, selection = case
+    z = zarr_fast.create(shape, chunks=chunks, order=order, dtype=str, fill_value=fill, store=MemoryStore())
+    region_shape = np.shape(_expected(data, mode, selection))
+    value = objects([f"v{i}" for i in range(int(np.prod(region_shape)))]).reshape(region_shape)
+    _write(z, mode, selection, value)
+    expected = np.full(shape, fill, dtype=object)
+    _assign(expected, mode, selection, value)
+    assert plain(z[...]) == plain(expected)
+    assert plain(_read(z, mode, selection)) == plain(value if region_shape else value[()])

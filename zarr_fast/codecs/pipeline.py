@@ -5,6 +5,17 @@ checks every decoded chunk's size before trusting it: a chunk whose bytes do not
 exactly the chunk's ``nbytes`` raises ``ChunkDecodeError`` naming the chunk key, so a corrupt
 or truncated chunk is never returned as data. An unknown codec id raises ``ValueError`` naming
 the codec when the array is opened.
+
+Object arrays (``dtype=object``, or structured dtypes holding objects) have no byte image:
+their first filter is the object codec (VLenUTF8, VLenBytes, VLenArray, JSON, MsgPack,
+Pickle, ...) that turns the chunk's objects into bytes and back. Callers guarantee that
+``meta`` passed ``meta.v2``'s checks, so such a filter is present. What it refuses, as zarr
+2.18 does: a filter chain that leaves objects undecoded or unencoded raises ``RuntimeError``
+("cannot read/write object array without object codec"); a decoded object chunk with the
+wrong number of items, or an object codec that fails (corrupt data, a refused
+``Pickle.decode``), raises ``ChunkDecodeError`` naming the chunk key, never fill values.
+Encoding errors of the object codec (an int given to VLenUTF8, say) propagate unchanged,
+before anything is stored.
 """
 from __future__ import annotations
 
