@@ -3,9 +3,12 @@
 The generic mapping/hierarchy behaviour is covered by ``test_store_contract.py``; here are
 the zip-specific promises, checked against ``zipfile`` itself and against zarr 2.18.7.
 """
+import gc
 import os
 import pickle
 import stat
+import subprocess
+import sys
 import threading
 import warnings
 import zipfile
@@ -250,6 +253,9 @@ def test_corrupt_member_raises_not_keyerror(path):
     store["ok"] = b"new"
     with pytest.raises(zipfile.BadZipFile, match="'k'"):
         store.flush()
+    store.clear()  # dropping the damaged member is an explicit choice
+    store.close()
+    assert _members(path)[0] == []
 
 
 # -- lifecycle ----------------------------------------------------------------------------
@@ -312,6 +318,26 @@ def test_threads_write_and_overwrite(path):
     names, values = _members(path)
     assert len(names) == len(set(names)) == 6 * 30
     assert values["t3/2"] == bytes([3, 27, 0]) and values["t3/7"] == bytes([3, 7])
+
+
+def test_unclosed_store_commits_when_collected(path):
+    store = ZipStore(path, mode="w")
+    store["a"] = b"1"
+    store["a"] = b"2"
+    del store
+    gc.collect()
+    assert _members(path)[1] == {"a": b"2"}
+
+
+def test_unclosed_store_commits_at_exit(path):
+    code = (
+        "import builtins\n"
+        "from zarr_fast.storage.zip import ZipStore\n"
+        f"builtins.kept = ZipStore({path!r}, mode='w')\n"  # alive until the interpreter ends
+        "builtins.kept['k'] = b'v'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert _members(path)[1] == {"k": b"v"}
 
 
 def test_no_journal_left_behind(path, tmp_path):

@@ -26,6 +26,10 @@ How that is done -- a journal, then a commit:
   first commit with changes, keeping only the member zip readers resolve each name to
   (the last one).
 
+A store that is never closed commits when it is garbage collected or, at the latest, when
+the interpreter exits (an ``atexit`` hook), as zarr 2.18's does through ``zipfile``'s own
+finalizer; ``close()`` remains the way to know the data is on disk.
+
 So after every ``flush``/``close`` the file is a valid zip holding each key once; a crash
 loses the writes since the last commit (as zarr 2.18 loses everything before ``close``),
 and only an interrupted in-place append can damage the file, as with any zip writer. The
@@ -45,12 +49,14 @@ ever means "no such key".
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import stat
 import tempfile
 import time
 import zipfile
+import weakref
 import zlib
 from threading import RLock
 from typing import Dict, List, Optional, Tuple
@@ -68,6 +74,20 @@ from zarr_fast.storage.base import (
 _MODES = ("r", "w", "a", "x")
 # copy members between archives in pieces this size, so a rewrite never holds a whole member
 _COPY_NBYTES = 1 << 20
+
+
+# stores that may hold uncommitted writes; committed at exit if their owner never closed them
+# (by id: ZipStore defines __eq__ and so is unhashable, which rules out a WeakSet)
+_OPEN_WRITERS: "Dict[int, weakref.ref]" = {}
+
+
+@atexit.register
+def _close_open_writers() -> None:
+    # runs before module teardown, so zipfile and tempfile still work
+    for ref in list(_OPEN_WRITERS.values()):
+        store = ref()
+        if store is not None:
+            store.close()
 
 
 def _member_info(key: str, date_time, compress_type: int) -> zipfile.ZipInfo:
@@ -348,6 +368,7 @@ class ZipStore(Store):
                 self.flush()
             finally:
                 self._is_closed = True
+                _OPEN_WRITERS.pop(id(self), None)
                 if self._zf is not None:
                     self._zf.close()
                 if self._journal is not None:
@@ -359,6 +380,12 @@ class ZipStore(Store):
 
     def __exit__(self, *args):
         self.close()
+
+    def __del__(self):
+        # zarr 2.18's archive is completed by zipfile's finalizer when the user forgets
+        # close(); keep that promise for the journal (an error here is printed, not lost)
+        if not getattr(self, "_is_closed", True) and (self._pending or self._stale):
+            self.close()
 
     # -- mapping -------------------------------------------------------------------------
 
@@ -405,6 +432,7 @@ class ZipStore(Store):
             self._journal.write(data)
             self._journal_nbytes = offset + data.nbytes
             self._pending[key] = (offset, data.nbytes, date_time)
+            _OPEN_WRITERS[id(self)] = weakref.ref(self)
             if key in self._members:
                 self._stale.add(key)
 
