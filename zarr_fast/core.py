@@ -9,6 +9,12 @@ selections take the NumPy path, chosen up front by ``_is_kernel_path``.
 
 Callers may pass any ``MutableMapping`` as store. Only ``resize``, ``append`` and the
 ``fill_value`` setter rewrite metadata; a write touches only the chunks it selects.
+
+With a synchronizer (``zarr_fast.sync``), every chunk a write touches is read, merged, encoded
+and stored while its lock is held (locks taken in sorted key order, one batch at a time, so
+concurrent writers neither deadlock nor lose updates), and ``resize``/``append`` hold the
+metadata key's lock and re-read the stored metadata first, so appends from several processes
+each reserve their own region even when this object's metadata is cached.
 """
 from __future__ import annotations
 
