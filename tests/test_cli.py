@@ -431,3 +431,23 @@ def test_info_tree_copy_through_store_urls(tmp_path):
     np.testing.assert_array_equal(zarr_fast.open(str(tmp_path / "back"), mode="r")["g/v"][...], values)
     code, out, err = _run(["tree", "--storage-options", '{"auto_mkdir": true}', src_url])
     assert code == 0, err
+
+
+def test_copy_into_and_out_of_a_zip_file(tmp_path):
+    pytest.importorskip("zarr_fast.storage.zip")
+    from zarr_fast.storage.zip import ZipStore
+
+    values = _hierarchy(tmp_path / "src")
+    target = str(tmp_path / "h.zip")
+    code, out, err = _run(["copy", str(tmp_path / "src"), target])
+    assert code == 0, err
+    assert out.startswith("copied 3 items (10.1K, 19 chunks)")
+    # the zip is complete (closed by the command) and readable by tree, info and copy
+    with ZipStore(target, mode="r") as store:
+        np.testing.assert_array_equal(zarr_fast.open(store, mode="r")["g/v"][...], values)
+    code, out, err = _run(["tree", target])
+    assert code == 0, err
+    assert out.strip() == str(zarr_fast.open_group(str(tmp_path / "src"), mode="r").tree())
+    code, out, err = _run(["copy", target, str(tmp_path / "back")])
+    assert code == 0, err
+    np.testing.assert_array_equal(zarr_fast.open(str(tmp_path / "back"), mode="r")["w"][...], np.arange(12.0))

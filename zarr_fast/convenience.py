@@ -6,7 +6,9 @@ group, returns a ``LazyLoader`` that reads each array on first access);
 ``copy_store``/``copy``/``copy_all`` copy keys, arrays and groups with zarr 2.18's log lines,
 ``if_exists`` rules and ``(n_copied, n_skipped, n_bytes_copied)`` results;
 ``consolidate_metadata``/``open_consolidated`` write and read ``.zmetadata`` byte for byte
-as zarr 2.18 does.
+as zarr 2.18 does. ``tree`` draws zarr groups and h5py-like ones. A progress observer set
+with the private ``_observe_copy`` context (the command line's bar) hears of every batch of
+chunks ``copy``/``copy_all`` store, without changing their zarr 2.18 signatures.
 
 Groups come from ``zarr_fast.hierarchy``, imported when first needed (it is the newer
 half of this work). Callers guarantee that group-like arguments of ``copy``/``copy_all``

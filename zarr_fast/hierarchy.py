@@ -3,7 +3,9 @@
 A ``Group`` is a view of one path in a store holding a ``.zgroup`` document. It lists,
 creates, moves and deletes its children (arrays and groups) through the storage functions
 in ``zarr_fast.storage``; array creation is delegated to ``zarr_fast.creation``, so this
-module holds no array logic. ``tree()`` renders the hierarchy as zarr 2.18 prints it.
+module holds no array logic. ``tree()`` renders the hierarchy as zarr 2.18 prints it;
+its ``TreeViewer`` also draws h5py-like groups (anything with ``name`` and ``values()``),
+duck-typed so h5py is never imported.
 
 Callers guarantee that ``store`` is a v2 store or mapping (anything
 ``storage.normalize_store_arg`` accepts). Refused, with zarr 2.18's exceptions:
