@@ -295,8 +295,11 @@ def test_getsize_is_stored_size(path, zarr2):
     with ZipStore(path, mode="w", compression=zipfile.ZIP_DEFLATED) as store:
         store.setitems({"a": b"a" * 500, "d/b": b"b" * 300, "d/c": b"xyz"})
         sizes = {p: store.getsize(p) for p in ("", "a", "d", "d/b", "missing")}
+        listings = {p: store.listdir(p) for p in ("", "d", "a", "missing")}
     theirs = zarr2.storage.ZipStore(path, mode="r")
     assert sizes == {p: theirs.getsize(p) for p in ("", "a", "d", "d/b", "missing")}
+    assert listings == {p: theirs.listdir(p) for p in ("", "d", "a", "missing")}
+    assert list(ZipStore(path, mode="r").keys()) == list(theirs.keys()) == ["a", "d/b", "d/c"]
     assert sizes["a"] < 500  # compressed size, as zarr 2.18 reports
     theirs.close()
 

@@ -410,6 +410,11 @@ class ZipStore(Store):
                     f"ZipStore: cannot read key {key!r} from {self.path!r} ({exc})"
                 ) from exc
 
+    def getitems(self, keys, *, contexts=None):
+        """Read several keys under one lock hold: a consistent view even with writers about."""
+        with self.mutex:
+            return super().getitems(keys, contexts=contexts)
+
     def __setitem__(self, key, value):
         self._check_writeable()
         if not isinstance(key, str):
@@ -428,7 +433,9 @@ class ZipStore(Store):
                     dir=os.path.dirname(self.path), prefix=".zipstore-journal-"
                 )
             offset = self._journal_nbytes
-            self._journal.seek(offset)
+            if self._journal.tell() != offset:
+                # only after a read: a seek flushes the write buffer, so avoid it otherwise
+                self._journal.seek(offset)
             self._journal.write(data)
             self._journal_nbytes = offset + data.nbytes
             self._pending[key] = (offset, data.nbytes, date_time)
