@@ -31,8 +31,9 @@ IMPLS = {"zarr_fast": zarr_fast, "zarr": zarr}
 # has to go once the patch is in.
 NEEDS_CORE_PATCH = pytest.mark.xfail(
     strict=True,
-    reason="needs h4_core.patch: core.py reads missing object chunks as 0 (not None) without a "
-    "fill value, and does not use zarr 2.18's falsy-fill rule for write_empty_chunks",
+    reason="needs h4_core.patch: without a fill value core.py reads missing object chunks as 0 "
+    "(zarr 2.18: None) and a missing 0-d object chunk as None (zarr 2.18: 0); write_empty_chunks "
+    "does not use zarr 2.18's falsy-fill rule for object chunks",
 )
 
 
@@ -384,6 +385,16 @@ def test_no_fill_value_reads_missing_chunks_as_none():
 
     ours = differential(make)
     assert ours[1][1] == [[1, 2], [], None, None]
+
+
+@NEEDS_CORE_PATCH
+def test_zero_dimensional_without_fill_value_reads_zero():
+    # zarr 2.18 starts a 0-d chunk from zeros (n-d object chunks from None)
+    def make(module):
+        z = new_array(module, VLenUTF8(), shape=(), chunks=(), fill_value=None)
+        return z[()], plain(z[...])
+
+    assert differential(make)[1] == (0, 0)
 
 
 @pytest.mark.parametrize("fill_value", [None, "", "a"])
