@@ -56,6 +56,11 @@ def _decode_key(key) -> str:
     return bytes(key).decode("ascii")
 
 
+def _batch_label(keys):
+    """How an error message names a batch: its one key, or the list of its keys."""
+    return keys[0] if len(keys) == 1 else keys
+
+
 def _value_buffer(value):
     """``value`` as something ``txn.put`` accepts, without copying contiguous buffers."""
     if isinstance(value, bytes):
@@ -256,16 +261,19 @@ class LMDBStore(Store):
         if type(self).__getitem__ is not _OWN_GETITEM:
             # __getitem__ was replaced (a subclass, instrumentation): batches read through it
             return super().getitems(keys, contexts=contexts)
+        keys = list(keys)
         out = {}
-        key = None
+        # until the loop runs (or after it: the commit) a failure concerns the whole batch
+        failed = _batch_label(keys)
         try:
             with self.db.begin(buffers=self.buffers) as txn:
-                for key in keys:
-                    value = txn.get(_encode_key(key))
+                for failed in keys:
+                    value = txn.get(_encode_key(failed))
                     if value is not None:
-                        out[key] = bytes(value)
+                        out[failed] = bytes(value)
+                failed = _batch_label(keys)
         except self._lmdb.Error as exc:
-            raise self._fail(exc, key, "read") from exc
+            raise self._fail(exc, failed, "read") from exc
         return out
 
     def setitems(self, values: Mapping[str, Any]) -> None:
@@ -275,13 +283,14 @@ class LMDBStore(Store):
         for key in values:
             self._refuse_write(key, "write")
         items = [(key, _encode_key(key), _value_buffer(value)) for key, value in values.items()]
-        key = None
+        failed = _batch_label(list(values))
         try:
             with self.db.begin(write=True) as txn:
-                for key, encoded, value in items:
+                for failed, encoded, value in items:
                     txn.put(encoded, value)
+                failed = _batch_label(list(values))
         except self._lmdb.Error as exc:
-            raise self._fail(exc, key, "write") from exc
+            raise self._fail(exc, failed, "write") from exc
 
     def delitems(self, keys: Iterable[str]) -> None:
         """Delete every key in ``keys`` in one write transaction; absent keys are skipped."""
@@ -289,13 +298,14 @@ class LMDBStore(Store):
         if not keys:
             return
         self._refuse_write(keys[0], "delete")
-        key = None
+        failed = _batch_label(keys)
         try:
             with self.db.begin(write=True) as txn:
-                for key in keys:
-                    txn.delete(_encode_key(key))
+                for failed in keys:
+                    txn.delete(_encode_key(failed))
+                failed = _batch_label(keys)
         except self._lmdb.Error as exc:
-            raise self._fail(exc, key, "delete") from exc
+            raise self._fail(exc, failed, "delete") from exc
 
     # -- hierarchy: sorted key ranges ------------------------------------------------------
 
