@@ -149,3 +149,13 @@ def test_equality(path, tmp_path):
             DBMStore(str(tmp_path / "other.db"), open=dbm.dumb.open) as b:
         assert a == a and a != b
         assert a != {"k": b"v"}
+
+
+def test_corrupt_index_names_the_path(path):
+    with DBMStore(path, open=dbm.dumb.open) as store:
+        store["k"] = b"v"
+    with open(path + ".dir", "w") as f:
+        f.write("this is not an index {{{\n")
+    with pytest.raises(Exception, match="data.db") as info:
+        DBMStore(path, open=dbm.dumb.open)
+    assert not isinstance(info.value, KeyError)

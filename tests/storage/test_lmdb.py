@@ -204,3 +204,11 @@ def test_array_api(path):
     with LMDBStore(path, readonly=True) as store:
         z = zarr_fast.open_array(store, mode="r")
         assert z[0, 3] == 1 and z[9, 9] == 42
+
+
+def test_corrupt_environment_names_the_path(tmp_path):
+    bad = tmp_path / "bad.lmdb"
+    bad.mkdir()
+    (bad / "data.mdb").write_bytes(b"not an lmdb file" * 1024)
+    with pytest.raises(lmdb.Error, match="bad.lmdb"):
+        LMDBStore(str(bad))

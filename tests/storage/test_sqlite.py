@@ -166,6 +166,7 @@ def test_locked_database_names_store_and_key(path):
             store["k"]
         assert path in str(info.value) and "'k'" in str(info.value)
         assert not isinstance(info.value, KeyError)
+        assert info.value.sqlite_errorname == "SQLITE_BUSY"  # the code survives the renaming
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             store.getitems(["k"])
         with pytest.raises(sqlite3.OperationalError, match="locked"):

@@ -50,6 +50,8 @@ def open_error_named(exc: BaseException, message: str) -> BaseException:
         # some classes format their arguments; a note keeps the original intact
         exc.add_note(message)
         return exc
+    # attributes set on the instance (sqlite3's sqlite_errorcode/sqlite_errorname) carry over
+    named.__dict__.update(vars(exc))
     return named
 
 

@@ -102,7 +102,7 @@ class LMDBStore(Store):
     --------
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "example.lmdb")
-    >>> with LMDBStore(path) as store:  # doctest: +SKIP
+    >>> with LMDBStore(path) as store:
     ...     store.setitems({"foo/0.0": b"abc", "foo/0.1": b"de"})
     ...     store.listdir("foo"), store["foo/0.1"]
     (['0.0', '0.1'], b'de')
@@ -343,8 +343,8 @@ class LMDBStore(Store):
         self._refuse_write(src, "rename")
         src_prefix = _path_to_prefix(src).encode("ascii")
         dst_prefix = _path_to_prefix(dst).encode("ascii")
-        moves = [(k, dst_prefix + k[len(src_prefix):], v) for k, v in self._scan(src_prefix, values=True)]
         try:
+            # the scan runs inside the write transaction, so the move is all or nothing
             with self.db.begin(write=True, buffers=False) as txn:
                 if src:
                     # a single value moves too, as in the other stores
@@ -352,6 +352,13 @@ class LMDBStore(Store):
                     if value is not None:
                         txn.delete(src.encode("ascii"))
                         txn.put(dst.encode("ascii"), value)
+                moves = []
+                with txn.cursor() as cursor:
+                    if cursor.set_range(src_prefix):
+                        for old, value in cursor.iternext(keys=True, values=True):
+                            if not old.startswith(src_prefix):
+                                break  # keys are sorted: the range under the prefix is over
+                            moves.append((old, dst_prefix + old[len(src_prefix):], value))
                 for old, _, _ in moves:
                     txn.delete(old)
                 for _, new, value in moves:
