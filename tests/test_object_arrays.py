@@ -29,12 +29,6 @@ IMPLS = {"zarr_fast": zarr_fast, "zarr": zarr}
 
 # Fixes to zarr_fast/core.py proposed in /tmp/prompts5/h4_core.patch; strict, so the mark
 # has to go once the patch is in.
-NEEDS_CORE_PATCH = pytest.mark.xfail(
-    strict=True,
-    reason="needs h4_core.patch: without a fill value core.py reads missing object chunks as 0 "
-    "(zarr 2.18: None) and a missing 0-d object chunk as None (zarr 2.18: 0); write_empty_chunks "
-    "does not use zarr 2.18's falsy-fill rule for object chunks",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -377,7 +371,6 @@ def test_fill_values_of_missing_chunks(fill_value):
     differential(make)
 
 
-@NEEDS_CORE_PATCH
 def test_no_fill_value_reads_missing_chunks_as_none():
     def make(module):
         z = new_array(module, VLenArray("i4"), shape=4, chunks=2, fill_value=None)
@@ -388,7 +381,6 @@ def test_no_fill_value_reads_missing_chunks_as_none():
     assert ours[1][1] == [[1, 2], [], None, None]
 
 
-@NEEDS_CORE_PATCH
 def test_zero_dimensional_without_fill_value_reads_zero():
     # zarr 2.18 starts a 0-d chunk from zeros (n-d object chunks from None)
     def make(module):
@@ -409,7 +401,6 @@ def test_write_empty_chunks_false(fill_value):
     differential(make)
 
 
-@NEEDS_CORE_PATCH
 @pytest.mark.parametrize("codec, values", [
     (VLenUTF8(), ["", "", "", "a"]),
     (VLenArray("i4"), [np.array([], "i4"), np.array([], "i4"), np.array([1], "i4"), np.array([0], "i4")]),

@@ -51,6 +51,7 @@ from .indexing import (
     pop_fields,
 )
 from .parallel import Cancelled, run_ranges
+from .meta.dtypes import object_chunk_is_fill
 from .meta.v2 import ARRAY_META_KEY, ATTRS_KEY, check_array_meta, decode_array_metadata, encode_array_metadata
 from .storage import getsize, listdir, normalize_store_arg
 from .util import (
@@ -636,7 +637,8 @@ class Array:
     def _get_selection(self, plan, out=None, fields=None):
         out_dtype = check_fields(fields, self._dtype)
         if out is None:
-            allocate = np.empty if self._fill_value is not None else np.zeros
+            # object arrays without a fill value read missing chunks as None (np.empty), as zarr 2.18
+            allocate = np.empty if self._fill_value is not None or self._dtype.hasobject else np.zeros
             out = allocate(plan.shape, dtype=out_dtype, order=self._order)
         else:
             _check_array_shape("out", out, plan.shape)
@@ -680,7 +682,8 @@ class Array:
         if self._fill_value is not None:
             chunk = np.empty(shape, dtype=self._dtype, order=self._order)
             chunk.fill(self._fill_value)
-        elif self._dtype.kind == "O":
+        elif self._dtype.kind == "O" and shape != ():
+            # zarr 2.18 starts an object chunk from None, but a 0-d one from zeros (it reads 0)
             chunk = np.empty(shape, dtype=self._dtype, order=self._order)
         else:
             chunk = np.zeros(shape, dtype=self._dtype, order=self._order)
@@ -972,7 +975,7 @@ class Array:
         if self._fill_value is None:
             return False
         if self._dtype.kind == "O":
-            return bool(np.all(np.equal(chunk, self._fill_value)))
+            return object_chunk_is_fill(chunk, self._fill_value)
         return _chunkcopy.is_fill(np.ascontiguousarray(chunk).reshape(-1), self._fill_item)
 
     # ------------------------------------------------------------------------ orthogonal write
