@@ -37,12 +37,19 @@ from .creation import (
 from .errors import CopyError, MetadataError
 from .hierarchy import Group, group, open_group
 from .storage import (
+    DBMStore,
     DictStore,
     DirectoryStore,
+    FSStore,
     KVStore,
+    LMDBStore,
+    LRUStoreCache,
     MemoryStore,
     NestedDirectoryStore,
+    SQLiteStore,
     TempStore,
+    ZipStore,
 )
+from .sync import ProcessSynchronizer, ThreadSynchronizer
 
 __version__ = "0.1.0"

@@ -2,8 +2,9 @@
 
 Everything ``zarr.storage`` offered in zarr 2.18 for local and in-memory data, under the
 same names: ``from zarr_fast.storage import DirectoryStore, init_array`` works as
-``from zarr.storage import ...`` did. URL (fsspec) and zip stores are not available yet;
-``normalize_store_arg`` says so with ``NotImplementedError``.
+``from zarr.storage import ...`` did. Every store imports without its optional package
+(fsspec/s3fs for ``FSStore``, lmdb for ``LMDBStore``); constructing one whose package is
+missing raises ImportError naming the package and the extra that installs it.
 """
 from zarr_fast.storage.base import (
     BaseStore,
@@ -13,6 +14,7 @@ from zarr_fast.storage.base import (
     group_meta_key,
 )
 from zarr_fast.storage.consolidated import ConsolidatedMetadataStore
+from zarr_fast.storage.dbm import DBMStore
 from zarr_fast.storage.directory import (
     DirectoryStore,
     InvalidKeyError,
@@ -32,7 +34,12 @@ from zarr_fast.storage.hierarchy import (
     rename,
     rmdir,
 )
+from zarr_fast.storage.fsstore import FSStore
+from zarr_fast.storage.lmdb import LMDBStore
+from zarr_fast.storage.lru import LRUStoreCache
 from zarr_fast.storage.memory import DictStore, KVStore, MemoryStore
+from zarr_fast.storage.sqlite import SQLiteStore
+from zarr_fast.storage.zip import ZipStore
 
 __all__ = [
     "BaseStore",
@@ -44,6 +51,12 @@ __all__ = [
     "NestedDirectoryStore",
     "TempStore",
     "ConsolidatedMetadataStore",
+    "ZipStore",
+    "FSStore",
+    "LRUStoreCache",
+    "DBMStore",
+    "SQLiteStore",
+    "LMDBStore",
     "InvalidKeyError",
     "array_meta_key",
     "group_meta_key",
@@ -65,6 +78,7 @@ __all__ = [
 # ``zarr.storage``: ``Array.info`` prints the store type, and pickles stay valid however
 # the submodules are reorganised.
 for _cls in (BaseStore, Store, KVStore, MemoryStore, DictStore, DirectoryStore,
-             NestedDirectoryStore, TempStore, InvalidKeyError, ConsolidatedMetadataStore):
+             NestedDirectoryStore, TempStore, InvalidKeyError, ConsolidatedMetadataStore,
+             ZipStore, FSStore, LRUStoreCache, DBMStore, SQLiteStore, LMDBStore):
     _cls.__module__ = __name__
 del _cls
