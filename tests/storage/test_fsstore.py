@@ -317,3 +317,24 @@ def test_normalize_store_arg_urls_and_mappers(tmp_path, memory_url):
     assert isinstance(normalize_store_arg(str(tmp_path / "plain")), DirectoryStore)
     with pytest.raises(ValueError, match="storage_options"):
         normalize_store_arg(str(tmp_path / "plain"), storage_options={"anon": True})
+
+
+def test_write_under_a_value_is_key_error_other_write_failures_are_not(memory_url, tmp_path,
+                                                                       monkeypatch):
+    for store in (FSStore(memory_url), FSStore(str(tmp_path / "w"))):
+        store["a/b"] = b"1"
+        with pytest.raises(KeyError):
+            store["a/b/c"] = b"2"  # a value sits where the directory must go
+        with pytest.raises(KeyError):
+            del store["a/b/c"]
+        assert sorted(store) == ["a/b"]
+
+    store = FSStore(memory_url)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Access Denied")
+
+    monkeypatch.setattr(store.fs, "pipe_file", denied)
+    with pytest.raises(PermissionError, match="writing key 'x'") as info:
+        store["x"] = b"1"
+    assert not isinstance(info.value, KeyError)

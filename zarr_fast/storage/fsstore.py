@@ -50,6 +50,8 @@ _METADATA_KEYS = (array_meta_key, group_meta_key, attrs_key)
 _DEFAULT_MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 # protocols served by s3fs, for the install hint
 _S3_PROTOCOLS = ("s3", "s3a")
+# raised when a key's parent path is a value, not a directory
+_PATH_CONFLICTS = (FileExistsError, NotADirectoryError)
 # marks a key found absent inside a batch
 _ABSENT = object()
 
@@ -363,7 +365,11 @@ class FSStore(Store):
             entries = self.fs.ls(dir_path, detail=False)
         except self.missing_exceptions:
             return []
-        children = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in entries)
+        # listing a file gives the file itself: a leaf has no children
+        own = dir_path.rstrip("/")
+        children = sorted(
+            p.rstrip("/").rsplit("/", 1)[-1] for p in entries if p.rstrip("/") != own
+        )
         if self.key_separator != "/" or self._array_meta_key not in children:
             return children
         listed = []
@@ -404,7 +410,11 @@ class FSStore(Store):
             if not getattr(self.fs, "async_impl", False):
                 self.fs.mkdirs(self.fs._parent(path), exist_ok=True)
             self.fs.pipe_file(path, value)
-        except Exception as exc:  # noqa: BLE001 - a failed write is never a KeyError
+        except _PATH_CONFLICTS as exc:
+            # a value sits where a parent "directory" of the key must go: the key cannot
+            # exist in this hierarchy, KeyError as with MemoryStore and DirectoryStore
+            raise KeyError(key) from exc
+        except Exception as exc:  # noqa: BLE001 - any other failed write is never a KeyError
             raise _named_error(exc, self.url, key, "writing") from exc
         finally:
             self._forget_listings([path])
@@ -472,9 +482,10 @@ class FSStore(Store):
             if store_path == self.map.root.rstrip("/"):
                 # clear the contents, not the root: it may be a bucket or a mount point
                 targets = self.fs.ls(store_path, detail=False)
-            elif self.fs.isdir(store_path):
+            elif self.fs.info(store_path).get("type") == "directory":
                 targets = [store_path]
             else:
+                # a value, not a "directory": nothing under it to remove, as in zarr 2.18
                 return
             if targets:
                 self.fs.rm(targets, recursive=True)
