@@ -252,6 +252,8 @@ def test_missing_protocol_package_names_the_extra(monkeypatch):
     monkeypatch.setattr(fsspec, "get_mapper", no_s3fs)
     with pytest.raises(ImportError, match=r"s3fs.*pip install zarr-fast\[s3\]"):
         FSStore("s3://bucket/x")
+    with pytest.raises(ImportError, match=r"pip install zarr-fast\[s3\]"):
+        FSStore("simplecache::s3://bucket/x")
     with pytest.raises(ImportError, match="'gcs' protocol"):
         FSStore("gcs://bucket/x")
 

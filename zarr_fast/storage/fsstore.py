@@ -67,12 +67,9 @@ def _import_fsspec():
     return fsspec
 
 
-def _protocol_of(url: str) -> Optional[str]:
-    # the outermost protocol of a URL, chained ("simplecache::s3://...") or not
-    head = url.split("::", 1)[0]
-    if "://" in head:
-        return head.split("://", 1)[0]
-    return None
+def _protocols_of(url: str) -> List[str]:
+    # every protocol of a URL, chained ("simplecache::s3://...") or not; [] for a path
+    return [part.split("://", 1)[0] for part in url.split("::") if "://" in part]
 
 
 def _as_bytes_like(value) -> Any:
@@ -212,15 +209,16 @@ class FSStore(Store):
 
     @staticmethod
     def _missing_protocol_package(url: str, exc: ImportError) -> ImportError:
-        protocol = _protocol_of(url)
-        if protocol in _S3_PROTOCOLS:
+        protocols = _protocols_of(url)
+        if any(protocol in _S3_PROTOCOLS for protocol in protocols):
             return ImportError(
                 f"FSStore({url!r}) needs the 's3fs' package, which is not installed: "
                 "pip install zarr-fast[s3]"
             )
         return ImportError(
-            f"FSStore({url!r}) needs a package for the {protocol!r} protocol that is not "
-            f"installed ({exc}); fsspec itself comes with pip install zarr-fast[fsspec]"
+            f"FSStore({url!r}) needs a package for the {'::'.join(protocols)!r} protocol "
+            f"that is not installed ({exc}); fsspec itself comes with "
+            "pip install zarr-fast[fsspec]"
         )
 
     @classmethod
