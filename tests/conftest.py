@@ -14,10 +14,19 @@ not installed.
 """
 
 import os
+import sys
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+# Child processes (multiprocessing's spawn and forkserver) unpickle their target by module name,
+# e.g. "tests.test_sync", so the checkout's root must be importable in them; they inherit this
+# sys.path. Appended, not prepended: the installed zarr_fast still wins over the checkout's
+# uncompiled source tree.
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _CHECKOUT not in sys.path:
+    sys.path.append(_CHECKOUT)
 
 settings.register_profile(
     "default",

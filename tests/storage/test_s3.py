@@ -138,7 +138,7 @@ def test_unreachable_endpoint_is_an_error_not_fill(s3_store_factory):
     assert url in str(info.value) and "key '0'" in str(info.value)
 
 
-def test_denied_key_reaches_the_caller(s3_store_factory):
+def test_denied_key_reaches_the_caller(s3_store_factory, monkeypatch):
     store = s3_store_factory()
     arr = zarr_fast.create(store=store, shape=(6,), chunks=(2,), dtype="i4", fill_value=-1)
     arr[:] = np.arange(6)
@@ -149,7 +149,8 @@ def test_denied_key_reaches_the_caller(s3_store_factory):
             raise PermissionError(13, "Access Denied")
         return await original(path, *args, **kwargs)
 
-    store.fs._cat_file = denied
+    # the file system is shared by every S3 test: monkeypatch puts the original back
+    monkeypatch.setattr(store.fs, "_cat_file", denied)
     with pytest.raises(PermissionError, match="key '1'") as info:
         arr[:]
     assert s3_store_factory.last_url in str(info.value)

@@ -339,7 +339,10 @@ def test_unclosed_store_commits_at_exit(path):
         f"builtins.kept = ZipStore({path!r}, mode='w')\n"  # alive until the interpreter ends
         "builtins.kept['k'] = b'v'\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # run beside the zarr_fast under test: `python -c` puts the working directory first on
+    # sys.path, and a checkout's uncompiled source tree must not shadow the installed package
+    beside_package = os.path.dirname(os.path.dirname(zarr_fast.__file__))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=beside_package)
     assert _members(path)[1] == {"k": b"v"}
 
 
