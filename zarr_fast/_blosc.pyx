@@ -32,8 +32,6 @@ import os
 
 import numpy as np
 
-from cpython.object cimport PyObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memcpy
@@ -704,12 +702,6 @@ def decode_into(src, dst, int nthreads=1):
     return dst
 
 
-cdef extern from "Python.h":
-    object PyBytes_FromStringAndSize(const char* v, Py_ssize_t n)
-    char* PyBytes_AS_STRING(object o)
-    int _PyBytes_Resize(PyObject** o, Py_ssize_t n) except -1
-
-
 def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int nthreads=1):
     """Encode a contiguous array as ``numcodecs.Blosc(cname, clevel, shuffle, blocksize)``."""
     cdef const unsigned char[::1] data = _byte_view(arr, False)
@@ -726,25 +718,15 @@ def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int n
     if cname not in numcodecs.blosc.list_compressors():
         raise ValueError(f"compressor not supported: {cname!r}")
     name = cname.encode("ascii")
-    # compress straight into the bytes object returned, then shrink it in place: no second
-    # buffer and no copy of the frame (a chunk's frame is megabytes)
-    cdef Py_ssize_t capacity = data.shape[0] + _HEADER_NBYTES
-    out = PyBytes_FromStringAndSize(NULL, capacity)
-    cdef unsigned char* dst_ptr = <unsigned char*>PyBytes_AS_STRING(out)
+    out = np.empty(data.shape[0] + _HEADER_NBYTES, dtype=np.uint8)
+    cdef unsigned char[::1] dst = out
     cdef const char* cname_ptr = name
     cdef const unsigned char* src_ptr = _cptr(data)
     with nogil:
-        cbytes = encode_blosc(src_ptr, data.shape[0], itemsize, dst_ptr, capacity,
+        cbytes = encode_blosc(src_ptr, data.shape[0], itemsize, &dst[0], dst.shape[0],
                               clevel, shuffle, cname_ptr, blocksize, nthreads)
     _check(<int>cbytes if cbytes < 0 else 0, "encode")
-    # _PyBytes_Resize wants the only reference: move ours from `out` into `frame`
-    cdef PyObject* frame = <PyObject*>out
-    Py_INCREF(out)
-    out = None
-    _PyBytes_Resize(&frame, cbytes)      # on failure it frees the object and raises
-    result = <object>frame
-    Py_DECREF(result)
-    return result
+    return out[:cbytes].tobytes()
 
 
 cdef object _offsets_array(item_byte_offsets):
