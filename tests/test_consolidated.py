@@ -174,3 +174,29 @@ def test_consolidate_with_path_opens_subgroup():
     sub = zarr_fast.consolidate_metadata(store, path="foo")
     assert sub.path == "foo"
     assert list(sub.array_keys()) == ["bar"]
+
+
+def test_store_hands_out_parsed_documents_as_zarr_does(zarr2):
+    """``ConsolidatedMetadataStore[key]`` is the parsed document (a dict), as in 2.18, and
+    arrays read through it still digest their metadata."""
+    import numpy as np
+
+    import zarr_fast
+    from zarr_fast.storage import ConsolidatedMetadataStore, MemoryStore
+
+    store = MemoryStore()
+    root = zarr_fast.group(store=store)
+    arr = root.zeros("a", shape=(5,), chunks=(2,), dtype="i2")
+    arr[:] = np.arange(5)
+    arr.attrs["units"] = "m"
+    zarr_fast.consolidate_metadata(store)
+    ours = ConsolidatedMetadataStore(store)
+    theirs = zarr2.storage.ConsolidatedMetadataStore(dict(store.items()))
+    for key in ("a/.zarray", "a/.zattrs", ".zgroup"):
+        assert isinstance(ours[key], dict)
+        assert ours[key] == theirs[key]
+    view = zarr_fast.open_consolidated(store, mode="r")
+    assert view["a"].attrs.asdict() == {"units": "m"}
+    assert view["a"].hexdigest() == arr.hexdigest()
+    view["a"].attrs.asdict()["units"] = "changed"  # callers get copies
+    assert ours["a/.zattrs"] == {"units": "m"}

@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import math
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -52,7 +53,14 @@ from .indexing import (
 )
 from .parallel import Cancelled, run_ranges
 from .meta.dtypes import object_chunk_is_fill
-from .meta.v2 import ARRAY_META_KEY, ATTRS_KEY, check_array_meta, decode_array_metadata, encode_array_metadata
+from .meta.v2 import (
+    ARRAY_META_KEY,
+    ATTRS_KEY,
+    check_array_meta,
+    decode_array_metadata,
+    encode_array_metadata,
+    json_dumps,
+)
 from .storage import getsize, listdir, normalize_store_arg
 from .util import (
     ConstantMap,
@@ -70,6 +78,9 @@ _META_CACHE_SIZE = 256
 def _decode_cached(meta_bytes):
     """Decode (and check) a ``.zarray`` document, remembering recent ones: reopening an
     array costs a dict lookup instead of a JSON parse (``ArrayMeta`` is immutable)."""
+    if isinstance(meta_bytes, Mapping):
+        # a parsed document (consolidated metadata): nothing to key a cache on
+        return check_array_meta(decode_array_metadata(meta_bytes))
     raw = bytes(meta_bytes)
     meta = _META_CACHE.get(raw)
     if meta is None:
@@ -1140,8 +1151,10 @@ class Array:
         h = hashlib.new(hashname)
         for coords in itertools.product(*[range(s) for s in self.cdata_shape]):
             h.update(self.chunk_store.get(self._chunk_key(coords), b""))
-        h.update(self.store.get(self._key_prefix + ARRAY_META_KEY, b""))
-        h.update(self.store.get(self.attrs.key, b""))
+        for key in (self._key_prefix + ARRAY_META_KEY, self.attrs.key):
+            document = self.store.get(key, b"")
+            # a consolidated store hands out parsed documents: hash their JSON encoding
+            h.update(json_dumps(document) if isinstance(document, Mapping) else document)
         return h.digest()
 
     def hexdigest(self, hashname="sha1"):

@@ -21,6 +21,7 @@ What it refuses
 """
 from __future__ import annotations
 
+import copy
 import json
 import numbers
 import warnings
@@ -101,6 +102,9 @@ def json_loads(data):
     >>> json_loads(b'{"zarr_format": 2}')
     {'zarr_format': 2}
     """
+    if isinstance(data, Mapping):
+        # already parsed (a consolidated store's document): a copy, so callers may mutate it
+        return copy.deepcopy(dict(data))
     if not isinstance(data, str):
         data = bytes(memoryview(data).cast("B")).decode("utf-8")
     return json.loads(data)

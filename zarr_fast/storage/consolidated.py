@@ -60,15 +60,12 @@ class ConsolidatedMetadataStore(Store):
             raise MetadataError(
                 f"unsupported zarr consolidated metadata format: {consolidated_format}"
             )
-        # Documents are kept parsed (as zarr 2.18 keeps them) and re-encoded on lookup:
-        # Array and Attributes read metadata values as JSON bytes.
+        # Documents are kept and returned parsed, as zarr 2.18 does; every metadata reader
+        # (json_loads, the .zarray decoder) accepts a parsed document as well as bytes.
         self.meta_store = dict(document["metadata"])
 
     def __getitem__(self, key):
-        value = self.meta_store[key]
-        if isinstance(value, (bytes, bytearray, memoryview, str)):
-            return value
-        return json_dumps(value)
+        return self.meta_store[key]
 
     def __contains__(self, key):
         return key in self.meta_store
