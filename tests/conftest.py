@@ -161,6 +161,18 @@ def make_store(request, tmp_path):
             close()
 
 
+@pytest.fixture(scope="session")
+def mp_context():
+    """A multiprocessing context that does not copy this process's threads (fork would)."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["numpy", "zarr_fast"])
+    return ctx
+
+
 @pytest.fixture
 def store_pair(tmp_path, zarr2):
     """``make(kind) -> (zarr_fast store, zarr store)`` over separate fresh locations."""

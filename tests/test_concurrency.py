@@ -9,7 +9,6 @@
 Processes start with "forkserver" (or "spawn"): a fork would copy this process's thread pool.
 Every wait is bounded, so a deadlock fails the test instead of hanging the suite.
 """
-import multiprocessing
 import threading
 import time
 
@@ -19,14 +18,6 @@ import pytest
 import zarr_fast
 from zarr_fast.storage import DirectoryStore
 from zarr_fast.sync import ProcessSynchronizer, ThreadSynchronizer
-
-
-def _context():
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["numpy", "zarr_fast"])
-    return ctx
 
 
 def _start(ctx, target, args_list):
@@ -102,12 +93,12 @@ def _write_chunks_of(path, owner, nowners):
                 z[_chunk_region(i, j)] = n * 1000 + rnd
 
 
-def test_readers_never_see_torn_chunks(tmp_path):
+def test_readers_never_see_torn_chunks(tmp_path, mp_context):
     path = str(tmp_path / "a.zarr")
     z = zarr_fast.open_array(path, mode="w", shape=SHAPE, chunks=CHUNKS, dtype="i4")
     for n, (i, j) in enumerate(_chunk_grid()):
         z[_chunk_region(i, j)] = n * 1000
-    ctx = _context()
+    ctx = mp_context
     stop, results = ctx.Event(), ctx.Queue()
     nowners = 3  # two writer threads here, one writer process
     reader_procs = _start(ctx, _read_until, [(path, stop, results)] * 2)
@@ -193,18 +184,18 @@ def _make_shared(path):
     zarr_fast.open_array(path, mode="w", shape=SHARED_SHAPE, chunks=SHARED_CHUNKS, dtype="i4", fill_value=0)
 
 
-def _run_writer_processes(tmp_path, sync_path):
+def _run_writer_processes(tmp_path, sync_path, mp_context):
     path = str(tmp_path / "shared.zarr")
     _make_shared(path)
-    ctx = _context()
+    ctx = mp_context
     start = ctx.Barrier(NWRITERS)
     procs = _start(ctx, _writer_process, [(path, w, sync_path, start) for w in range(NWRITERS)])
     _join(procs, timeout=18)
     return _lost_updates(path)
 
 
-def test_interleaved_writers_processes_lose_nothing(tmp_path):
-    lost, owned = _run_writer_processes(tmp_path, str(tmp_path / "sync"))
+def test_interleaved_writers_processes_lose_nothing(tmp_path, mp_context):
+    lost, owned = _run_writer_processes(tmp_path, str(tmp_path / "sync"), mp_context)
     # writers=3, regions: 18x20 interleaved columns + three 5-row bands over 7x6 chunks,
     # updates = 3 writers x 12 rounds x 2 writes (interleaved via oindex/vindex/mask/basic + band)
     assert (lost, owned) == (0, SHARED_SHAPE[0] * SHARED_SHAPE[1])
@@ -230,9 +221,9 @@ def test_interleaved_writers_threads_lose_nothing():
 
 
 @pytest.mark.xfail(strict=False, reason="a race: usually loses updates, but timing may spare it")
-def test_without_synchronizer_updates_are_lost(tmp_path):
+def test_without_synchronizer_updates_are_lost(tmp_path, mp_context):
     # Seen on a shared 2-core machine (load ~7): 50, 54, 108, 184 of 660 elements lost in 4 runs.
-    lost, owned = _run_writer_processes(tmp_path, None)
+    lost, owned = _run_writer_processes(tmp_path, None, mp_context)
     assert lost > 0, f"no update lost this time ({owned} elements)"
 
 
@@ -257,10 +248,10 @@ def _appender(path, sync_path, w, start):
         z.append(block)
 
 
-def test_parallel_appends_keep_every_block(tmp_path):
+def test_parallel_appends_keep_every_block(tmp_path, mp_context):
     path = str(tmp_path / "log.zarr")
     zarr_fast.open_array(path, mode="w", shape=(0, 3), chunks=(4, 3), dtype="i4", fill_value=0)
-    ctx = _context()
+    ctx = mp_context
     start = ctx.Barrier(NAPPENDERS)
     procs = _start(ctx, _appender, [(path, str(tmp_path / "sync"), w, start) for w in range(NAPPENDERS)])
     _join(procs, timeout=18)

@@ -1,6 +1,5 @@
 """Synchronizers: lock semantics across threads and processes, pickling, lock file names, and
 arrays/groups that carry one (checked against zarr 2.18.7 where it has the same surface)."""
-import multiprocessing
 import os
 import pickle
 import threading
@@ -17,15 +16,6 @@ try:
     import zarr as zarr_ref
 except ImportError:  # pragma: no cover
     zarr_ref = None
-
-
-def _context():
-    """A process start method that does not copy this process's threads (fork would)."""
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["numpy", "zarr_fast"])
-    return ctx
 
 
 def _run_processes(ctx, target, args_list, timeout=15.0):
@@ -118,18 +108,18 @@ def _increment_counter(lock_dir, counter_path, nrounds):
                 f.write(str(value + 1))
 
 
-def test_process_synchronizer_excludes_processes(tmp_path):
+def test_process_synchronizer_excludes_processes(tmp_path, mp_context):
     counter_path = str(tmp_path / "counter.txt")
     with open(counter_path, "w") as f:
         f.write("0")
     lock_dir = str(tmp_path / "locks")
-    _run_processes(_context(), _increment_counter, [(lock_dir, counter_path, 200)] * 2)
+    _run_processes(mp_context, _increment_counter, [(lock_dir, counter_path, 200)] * 2)
     with open(counter_path) as f:
         assert int(f.read()) == 400
 
 
-def test_lock_held_by_dead_process_is_released(tmp_path):
-    ctx = _context()
+def test_lock_held_by_dead_process_is_released(tmp_path, mp_context):
+    ctx = mp_context
     lock_dir = str(tmp_path)
     p = ctx.Process(target=_hold_lock_forever, args=(lock_dir,))
     p.start()

@@ -219,6 +219,20 @@ cdef inline size_t _stream_position(const _BlockLayout* layout, size_t byte) noe
     return byte
 
 
+
+cdef inline bint _lz4_length_goes_on(const unsigned char** ip, const unsigned char* end,
+                                     size_t* length) noexcept nogil:
+    # An LZ4 length of 15 goes on in bytes until one is not 255; False if the input ends first.
+    cdef unsigned int extra
+    while True:
+        if ip[0] >= end:
+            return False
+        extra = ip[0][0]
+        ip[0] += 1
+        length[0] += extra
+        if extra != 255:
+            return True
+
 cdef bint _is_lz4_block_of(const unsigned char* src, size_t src_nbytes,
                             size_t expected_nbytes) noexcept nogil:
     # Walk the sequences of one LZ4 block (token, literal run, 2-byte offset, match) without
@@ -229,20 +243,13 @@ cdef bint _is_lz4_block_of(const unsigned char* src, size_t src_nbytes,
     cdef const unsigned char* ip = src
     cdef const unsigned char* end = src + src_nbytes
     cdef size_t produced = 0, length, offset
-    cdef unsigned int token, extra
+    cdef unsigned int token
     while ip < end:
         token = ip[0]
         ip += 1
         length = token >> 4
-        if length == 15:   # a literal length of 15 goes on in bytes until one is not 255
-            while True:
-                if ip >= end:
-                    return False
-                extra = ip[0]
-                ip += 1
-                length += extra
-                if extra != 255:
-                    break
+        if length == 15 and not _lz4_length_goes_on(&ip, end, &length):
+            return False
         if length > <size_t>(end - ip):
             return False
         ip += length
@@ -256,15 +263,8 @@ cdef bint _is_lz4_block_of(const unsigned char* src, size_t src_nbytes,
         if offset - 1 >= produced:   # offset 0 wraps around and is refused with the rest
             return False
         length = token & 15
-        if length == 15:
-            while True:
-                if ip >= end:
-                    return False
-                extra = ip[0]
-                ip += 1
-                length += extra
-                if extra != 255:
-                    break
+        if length == 15 and not _lz4_length_goes_on(&ip, end, &length):
+            return False
         produced += length + 4       # LZ4's shortest match is 4 bytes
         if produced > expected_nbytes:
             return False

@@ -104,11 +104,24 @@ cdef int _open_chunk(const char* path, size_t* file_nbytes, int* err_no) noexcep
     return fd
 
 
-cdef int _read_all(int fd, unsigned char* buf, size_t nbytes, int* err_no) noexcept nogil:
-    cdef size_t done = 0
+cdef extern from "<sys/uio.h>" nogil:
+    struct iovec:
+        void* iov_base
+        size_t iov_len
+    Py_ssize_t preadv(int fd, const iovec* iov, int iovcnt, long offset)
+
+
+cdef enum:
+    RUNS_PER_CALL = 1024      # Linux's IOV_MAX: iovecs one preadv may take
+
+
+cdef int _preadv_all(int fd, iovec* iov, int count, size_t offset, int* err_no) noexcept nogil:
+    # Fill every iovec from the file at offset on, resuming after short reads.
+    cdef int i = 0
     cdef Py_ssize_t got
-    while done < nbytes:
-        got = read(fd, buf + done, nbytes - done)
+    cdef size_t left
+    while i < count:
+        got = preadv(fd, iov + i, count - i, <long>offset)
         if got < 0:
             if errno == EINTR:
                 continue
@@ -116,8 +129,23 @@ cdef int _read_all(int fd, unsigned char* buf, size_t nbytes, int* err_no) noexc
             return ERR_IO
         if got == 0:
             return ERR_SIZE      # the file shrank while we read it
-        done += got
+        offset += <size_t>got
+        left = <size_t>got
+        while i < count and left >= iov[i].iov_len:
+            left -= iov[i].iov_len
+            i += 1
+        if left:
+            iov[i].iov_base = <char*>iov[i].iov_base + left
+            iov[i].iov_len -= left
     return 0
+
+
+cdef int _read_all(int fd, unsigned char* buf, size_t nbytes, int* err_no) noexcept nogil:
+    # The first nbytes of the file (a descriptor just opened), resuming after short reads.
+    cdef iovec whole
+    whole.iov_base = buf
+    whole.iov_len = nbytes
+    return _preadv_all(fd, &whole, 1, 0, err_no) if nbytes else 0
 
 
 cdef int _decode_frame(const unsigned char* frame, size_t frame_nbytes, char* dst,
@@ -231,42 +259,6 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
     rc = _decode_frame(enc.data, enc.nbytes, dst, chunk_nbytes, codec, codec_threads)
     _release(&enc)
     return rc
-
-
-cdef extern from "<sys/uio.h>" nogil:
-    struct iovec:
-        void* iov_base
-        size_t iov_len
-    Py_ssize_t preadv(int fd, const iovec* iov, int iovcnt, long offset)
-
-
-cdef enum:
-    RUNS_PER_CALL = 1024      # Linux's IOV_MAX: iovecs one preadv may take
-
-
-cdef int _preadv_all(int fd, iovec* iov, int count, size_t offset, int* err_no) noexcept nogil:
-    # Fill every iovec from the file at offset on, resuming after short reads.
-    cdef int i = 0
-    cdef Py_ssize_t got
-    cdef size_t left
-    while i < count:
-        got = preadv(fd, iov + i, count - i, <long>offset)
-        if got < 0:
-            if errno == EINTR:
-                continue
-            err_no[0] = errno
-            return ERR_IO
-        if got == 0:
-            return ERR_SIZE      # the file shrank while we read it
-        offset += <size_t>got
-        left = <size_t>got
-        while i < count and left >= iov[i].iov_len:
-            left -= iov[i].iov_len
-            i += 1
-        if left:
-            iov[i].iov_base = <char*>iov[i].iov_base + left
-            iov[i].iov_len -= left
-    return 0
 
 
 cdef int _read_raw_whole(const char* path, char* out_data, int naxes,
