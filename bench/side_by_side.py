@@ -11,6 +11,10 @@ clevel 5 with byte shuffle; ``--scale N`` shrinks the array and every chunk side
 
 How the numbers are kept honest on a small, noisy VM:
 
+- Each implementation runs in its own worker process, which imports only that implementation
+  (tensorstore's thread pools and allocator made zarr_fast ~2x slower in a shared process). The
+  coordinator asks one worker at a time to run a workload once; the others idle on their pipe.
+  Timing and checks happen in the worker; only seconds come back.
 - Every workload first runs once per implementation unrecorded (the warm-up): fresh memory
   costs a page fault per page the first time it is touched, which on a VM can cost more than the
   work being timed. The warm-up result is also the one checked for correctness.
@@ -28,13 +32,16 @@ How the numbers are kept honest on a small, noisy VM:
 
 After the workload table come the machine's limits on the same chunk bytes (numcodecs Blosc
 decode and encode of every chunk on a thread pool of all cores, one Blosc thread per call, and a
-plain memory copy of the whole array; with W7w, the cost of storing W7's chunk files alone), and
+plain memory copy of the whole array; with W7w, the cost of storing W7's chunk files alone),
+measured in a worker of their own with no implementation imported, and
 W2 / W1 as a percentage of them. Each row carries the
 issue's target and a verdict; the targets were set for a 2-core machine.
 
 Callers run it as a script (``python bench/side_by_side.py --scale 4096``); the code under test
-is whatever ``import zarr_fast`` finds (set ``PYTHONPATH`` for an in-place build). It refuses
-implementations that are not importable (skipped with a note) and a ``--only`` naming no workload.
+is whatever ``import zarr_fast`` finds in its worker (set ``PYTHONPATH`` for an in-place build;
+workers inherit the environment). It refuses implementations that are not importable (skipped
+with a note) and a ``--only`` naming no workload. A worker that raises or dies aborts the run
+with its traceback.
 """
 from __future__ import annotations
 
@@ -42,7 +49,9 @@ import argparse
 import concurrent.futures
 import datetime
 import gc
+import importlib.util
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -51,6 +60,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 import numpy as np
 
@@ -152,9 +162,8 @@ def source_commit():
     but not the code under test); dirty means the package has uncommitted changes.
     """
     try:
-        import zarr_fast
-
-        package = os.path.dirname(os.path.abspath(zarr_fast.__file__))
+        # found, not imported: side_by_side's coordinator keeps every implementation out of its process
+        package = os.path.dirname(os.path.abspath(importlib.util.find_spec("zarr_fast").origin))
         commit = subprocess.run(["git", "-C", package, "log", "-1", "--format=%h", "--", "."], capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", package, "status", "--porcelain", "--", "."], capture_output=True,
@@ -185,15 +194,21 @@ def cpu_count():
 
 
 class Workload:
-    """One row: a callable per implementation, the selected bytes, and how to check a result.
+    """One row for one implementation: the call to time, the selected bytes, and how to check it.
 
-    ``check(impl, result)`` raises ``AssertionError`` on a wrong read; ``verify(impl)`` does the
-    same for a write after its warm-up (``None`` when there is nothing to verify).
+    ``fn`` and ``check`` exist only in the worker that built them; the coordinator gets the row
+    as :meth:`describe`'s plain dict, since nothing callable crosses a pipe. ``check(result)``
+    raises ``AssertionError`` on a wrong read. ``written`` names the stores a write fills,
+    ``{written}-{impl}.zarr`` in the scratch directory, which are read back after the warm-up.
     """
 
-    def __init__(self, wid, label, fns, nbytes, nops=1, check=None, verify=None):
-        self.wid, self.label, self.fns, self.nbytes, self.nops = wid, label, fns, nbytes, nops
-        self.check, self.verify = check, verify
+    def __init__(self, wid, label, nbytes, nops=1, written=None, fn=None, check=None):
+        self.wid, self.label, self.nbytes, self.nops, self.written = wid, label, nbytes, nops, written
+        self.fn, self.check = fn, check
+
+    def describe(self):
+        return {"wid": self.wid, "label": self.label, "nbytes": self.nbytes, "nops": self.nops,
+                "written": self.written}
 
 
 def _expect_equal(wid, impl, result, expected):
@@ -236,69 +251,59 @@ def _same_chunk_bytes(path_a, path_b):
     return None
 
 
-def build_workloads(impls, data, root, chunks, small_chunks, wanted, seed=1):
-    """Write the stores the ``wanted`` workloads need and return ``(workloads, stores)``.
+def store_paths(impls, root, wanted):
+    """``({(layout, impl): path}, shared_writer)``: the store each implementation reads, per layout.
 
-    zarr_fast and zarr 2.18.7 share stores written by zarr 2.18.7 (zarr_fast when zarr is not
-    installed); tensorstore gets its own copies, written through its zarr driver. When W7w runs,
-    W7r reads what W7w's runs wrote (W7w comes first), which saves writing 64x64 chunks twice.
+    zarr_fast and zarr 2.18.7 share stores written by ``shared_writer`` (zarr 2.18.7; zarr_fast
+    when zarr is not run); tensorstore gets its own copies, written through its zarr driver. When
+    W7w runs, W7r reads what W7w's runs wrote (W7w comes first), which saves writing 64x64
+    chunks twice. Pure: it names paths, the workers write them (see :func:`build_workloads`).
     """
-    shape, itemsize, side = data.shape, data.itemsize, data.shape[0]
-    shared_writer = "zarr" if "zarr" in impls else impls[0]
-    need = {
-        "main": {"W0", "W2", "W3", "W4", "W5", "W6"} & wanted,
-        "small": set() if "W7w" in wanted else {"W7r"} & wanted,
-        "raw": {"W8"} & wanted,
-    }
-    layouts = {"main": (chunks, "blosc-lz4"), "small": (small_chunks, "blosc-lz4"), "raw": (chunks, "none")}
-    stores = {}  # (layout, impl) -> path
-    for layout, users in need.items():
-        if not users and layout != "main":
-            continue
-        store_chunks, codec = layouts[layout]
+    others = [impl for impl in impls if impl != "tensorstore"] or list(impls)
+    shared_writer = "zarr" if "zarr" in impls else others[0]
+    needed = {"main": True, "small": "W7r" in wanted and "W7w" not in wanted, "raw": "W8" in wanted}
+    paths = {}
+    for layout in (layout for layout, is_needed in needed.items() if is_needed):
         for impl in impls:
             owner = "tensorstore" if impl == "tensorstore" else "shared"
-            path = os.path.join(root, f"read-{layout}-{owner}.zarr")
-            if not os.path.exists(path):
-                print(f"  writing {path} ...", file=sys.stderr)
-                write_store("tensorstore" if owner == "tensorstore" else shared_writer, path, data, store_chunks,
-                            codec)
-            stores[(layout, impl)] = path
-
-    def writers(name, store_chunks):
-        return {impl: common.create_array(impl, os.path.join(root, f"{name}-{impl}.zarr"), shape, store_chunks,
-                                          "blosc-lz4") for impl in impls}
-
+            paths[(layout, impl)] = os.path.join(root, f"read-{layout}-{owner}.zarr")
     if "W7w" in wanted:
-        small_writers = writers("write-small", small_chunks)
         for impl in impls:
-            owner = "tensorstore" if impl == "tensorstore" else shared_writer
-            stores[("small", impl)] = os.path.join(root, f"write-small-{owner}.zarr")
+            writer = "tensorstore" if impl == "tensorstore" else shared_writer
+            paths[("small", impl)] = os.path.join(root, f"write-small-{writer}.zarr")
+    return paths, shared_writer
 
-    def readers(layout):
-        return {impl: common.open_existing(impl, stores[(layout, impl)]) for impl in impls}
 
-    def reads(arrs, selection, fetch=None):
-        fetch = fetch or (lambda a: a[selection])
-        return {impl: (lambda a=a: fetch(a)) for impl, a in arrs.items()}
+def build_workloads(impl, data, root, chunks, small_chunks, wanted, paths, shared_writer, seed=1):
+    """``impl``'s rows for the ``wanted`` workloads, in table order, reading the stores of ``paths``.
 
-    def check_equal(wid, expected):
-        return lambda impl, result: _expect_equal(wid, impl, result, expected)
+    Runs in ``impl``'s worker. ``shared_writer`` and tensorstore first write the read stores
+    they own (``read-*``) and every implementation creates its empty write stores here, so the
+    coordinator builds the shared writer first: the others open what it wrote, including the
+    W7w store their W7r reads. Every worker draws the same selections from ``seed``.
+    """
+    shape, itemsize, side = data.shape, data.itemsize, data.shape[0]
+    layouts = {"main": (chunks, "blosc-lz4"), "small": (small_chunks, "blosc-lz4"), "raw": (chunks, "none")}
+    if impl in (shared_writer, "tensorstore"):
+        for (layout, reader), path in paths.items():
+            if reader == impl and os.path.basename(path).startswith("read-") and not os.path.exists(path):
+                print(f"  writing {path} ...", file=sys.stderr)
+                write_store(impl, path, data, *layouts[layout])
 
-    def write_whole(arrs):
-        return {impl: (lambda a=a: a.__setitem__(Ellipsis, data)) for impl, a in arrs.items()}
+    workloads = []
 
-    def verify_written(wid, name):
-        reference = "zarr" if "zarr" in impls else None
+    def add(wid, label, nbytes, fn, expected=None, **kwargs):
+        def check(result):
+            _expect_equal(wid, impl, result, expected)
+        workloads.append(Workload(wid, label, nbytes, fn=fn, check=None if expected is None else check, **kwargs))
 
-        def verify(impl):
-            path = os.path.join(root, f"{name}-{impl}.zarr")
-            _expect_equal(wid, impl, common.open_existing(impl, path)[...], data)
-            if impl == "zarr_fast" and reference:
-                difference = _same_chunk_bytes(path, os.path.join(root, f"{name}-{reference}.zarr"))
-                if difference:
-                    raise AssertionError(f"{wid}: zarr_fast's store differs from zarr 2.18.7's: {difference}")
-        return verify
+    def write_whole(name, store_chunks):
+        arr = common.create_array(impl, os.path.join(root, f"{name}-{impl}.zarr"), shape, store_chunks, "blosc-lz4")
+        return lambda: arr.__setitem__(Ellipsis, data)
+
+    def read_whole(layout):
+        arr = common.open_existing(impl, paths[(layout, impl)])
+        return lambda: arr[...]
 
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, shape[0], 2000)
@@ -309,83 +314,206 @@ def build_workloads(impls, data, root, chunks, small_chunks, wanted, seed=1):
     box = window(side)
     box_label = f"[{box[0].start}:{box[0].stop}, {box[1].start}:{box[1].stop}]"
     whole = data.nbytes
+    main = common.open_existing(impl, paths[("main", impl)])
 
-    def read_points(arr):
+    def read_points():
         # what a user loop does: one __getitem__ per element, values kept
-        return [arr[i, j] for i, j in points]
+        return [main[i, j] for i, j in points]
 
-    workloads = []
-    main = readers("main")
     if "W0" in wanted:
-        fns = {impl: (lambda i=impl: common.open_existing(i, stores[("main", i)])) for impl in impls}
-
-        def check(impl, result):
+        def check_open(result):
             if tuple(result.shape) != shape or np.dtype(result.dtype) != data.dtype:
                 raise AssertionError(f"{NAMES[impl]} opened {result.shape} {result.dtype} in W0, "
                                      f"expected {shape} {data.dtype}")
-        workloads.append(Workload("W0", "open existing array", fns, 0, check=check))
+        workloads.append(Workload("W0", "open existing array", 0, check=check_open,
+                                  fn=lambda: common.open_existing(impl, paths[("main", impl)])))
     if "W1" in wanted:
-        workloads.append(Workload("W1", "write whole", write_whole(writers("write-main", chunks)), whole,
-                                  verify=verify_written("W1", "write-main")))
+        add("W1", "write whole", whole, write_whole("write-main", chunks), written="write-main")
     if "W2" in wanted:
-        workloads.append(Workload("W2", "read whole", reads(main, Ellipsis), whole, check=check_equal("W2", data)))
+        add("W2", "read whole", whole, lambda: main[...], data)
     if "W3" in wanted:
-        workloads.append(Workload("W3", f"read {box_label}", reads(main, box), data[box].nbytes,
-                                  check=check_equal("W3", data[box])))
+        add("W3", f"read {box_label}", data[box].nbytes, lambda: main[box], data[box])
     if "W4" in wanted:
-        workloads.append(Workload("W4", "2,000 random single-element reads", reads(main, None, read_points),
-                                  2000 * itemsize, nops=2000, check=check_equal("W4", data[rows, cols])))
+        add("W4", "2,000 random single-element reads", 2000 * itemsize, read_points, data[rows, cols], nops=2000)
     if "W5" in wanted:
         expected = data[np.ix_(*orth)]
-        workloads.append(Workload("W5", f"oindex {orth[0].size:,} x {orth[1].size:,} sorted ints",
-                                  reads(main, None, lambda a: a.oindex[orth]), expected.nbytes,
-                                  check=check_equal("W5", expected)))
+        add("W5", f"oindex {orth[0].size:,} x {orth[1].size:,} sorted ints", expected.nbytes,
+            lambda: main.oindex[orth], expected)
     if "W6" in wanted:
-        workloads.append(Workload("W6", "vindex 1,000,000 random points", reads(main, None, lambda a: a.vindex[coords]),
-                                  coords[0].size * itemsize, check=check_equal("W6", data[coords])))
+        add("W6", "vindex 1,000,000 random points", coords[0].size * itemsize, lambda: main.vindex[coords],
+            data[coords])
     small_label = f"{small_chunks[0]}x{small_chunks[1]} chunks"
     if "W7w" in wanted:
-        workloads.append(Workload("W7w", f"{small_label}: write whole", write_whole(small_writers), whole,
-                                  verify=verify_written("W7w", "write-small")))
+        add("W7w", f"{small_label}: write whole", whole, write_whole("write-small", small_chunks), written="write-small")
     if "W7r" in wanted:
-        workloads.append(Workload("W7r", f"{small_label}: read whole", reads(readers("small"), Ellipsis), whole,
-                                  check=check_equal("W7r", data)))
+        add("W7r", f"{small_label}: read whole", whole, read_whole("small"), data)
     if "W8" in wanted:
-        workloads.append(Workload("W8", "uncompressed: read whole", reads(readers("raw"), Ellipsis), whole,
-                                  check=check_equal("W8", data)))
-    return workloads, stores
+        add("W8", "uncompressed: read whole", whole, read_whole("raw"), data)
+    return workloads
 
 
-def run_workload(workload, impls, repeat, row_budget):
-    """Warm up and check each implementation, then interleaved repeats.
+# ---------------------------------------------------------------------------------------------
+# worker processes: one per implementation, one for the machine limits
 
-    Returns ``({impl: [seconds]}, {impl: warm-up seconds}, [impls timed by the warm-up only])``. An implementation whose warm-up
-    alone takes more than its share of ``row_budget`` gets fewer repeats; one whose warm-up
-    takes more than the whole share keeps the warm-up as its only sample (at that length the
-    first-touch cost the warm-up exists for is a few percent at most).
+
+class WorkerError(RuntimeError):
+    """A worker raised (the message carries its traceback) or died."""
+
+
+class ImplWorker:
+    """One implementation's side of the protocol; lives in that implementation's own process.
+
+    Only ``impl`` is imported here: tensorstore's thread pools and allocator made zarr_fast ~2x
+    slower when they shared a process, so :meth:`build` refuses a worker that finds another
+    implementation imported. Results stay in the worker (a whole read is the size of the
+    array): :meth:`run` checks them and answers seconds only.
     """
-    warm = {}
-    for impl in impls:
-        seconds, result = timed(workload.fns[impl])
+
+    def __init__(self, impl, threads):
+        common.import_impl(impl)  # NotImplementedError: reported as not importable
+        self.impl, self.workloads = impl, {}
+        self.threads = set_zarr_fast_threads(threads) if impl == "zarr_fast" else None
+
+    def hello(self):
+        return {"threads": self.threads}
+
+    def build(self, data_path, root, chunks, small_chunks, wanted, paths, shared_writer):
+        """Load the data, write this worker's stores, open its arrays; returns the rows' descriptions."""
+        # a private copy, not mmap: the data is then anonymous memory, as when it was generated in-process
+        self.data, self.root = np.load(data_path), root
+        workloads = build_workloads(self.impl, self.data, root, chunks, small_chunks, wanted, paths, shared_writer)
+        foreign = [name for name in common.IMPLS if name != self.impl and name in sys.modules]
+        if foreign:
+            raise RuntimeError(f"{self.impl}'s worker has {', '.join(foreign)} imported too: timings not isolated")
+        self.workloads = {w.wid: w for w in workloads}
+        return [w.describe() for w in workloads]
+
+    def run(self, wid):
+        """Seconds of one call of ``wid``; the result is checked after the clock stops."""
+        workload = self.workloads[wid]
+        seconds, result = timed(workload.fn)
         if workload.check is not None:
-            workload.check(impl, result)
-        del result
-        warm[impl] = seconds
-    if workload.verify is not None:
-        for impl in impls:  # after every warm-up: zarr_fast's store is compared with zarr 2.18.7's
-            workload.verify(impl)
+            workload.check(result)
+        return seconds
+
+    def verify(self, wid):
+        """Read back what ``wid`` wrote, with this implementation, and compare it with the data."""
+        path = os.path.join(self.root, f"{self.workloads[wid].written}-{self.impl}.zarr")
+        _expect_equal(wid, self.impl, common.open_existing(self.impl, path)[...], self.data)
+
+
+class LimitsWorker:
+    """The machine limits, measured in a process with no implementation imported (numcodecs only)."""
+
+    def hello(self):
+        return {}
+
+    def measure(self, data_path, chunks, main_path, repeat, threads, root, small_chunks=None):
+        """:func:`machine_limits`, plus :func:`file_write_limit` when ``small_chunks`` is given."""
+        data = np.load(data_path)
+        limits = machine_limits(data, chunks, main_path, repeat, threads)
+        if small_chunks is not None:
+            limits["files"] = file_write_limit(data, small_chunks, root, repeat, threads)
+        return limits
+
+
+def _serve(conn, role, args):
+    """A worker's main loop: build ``role``'s state, then answer ``(method, args)`` until ``None``.
+
+    Every answer is ``(status, value)``: ``ready`` with the state's hello, ``unavailable`` with the
+    reason (the worker then exits), ``ok`` with a method's return value, or ``error`` with the
+    traceback, so that the coordinator can abort with it instead of waiting.
+    """
+    try:
+        state = LimitsWorker() if role == "limits" else ImplWorker(role, *args)
+    except NotImplementedError as exc:
+        conn.send(("unavailable", str(exc)))
+        return
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+        return
+    conn.send(("ready", state.hello()))
+    while (message := conn.recv()) is not None:
+        method, method_args = message
+        try:
+            conn.send(("ok", getattr(state, method)(*method_args)))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
+
+
+class Worker:
+    """The coordinator's handle on one worker process; :meth:`call` blocks until it answers.
+
+    Workers are spawned (a fresh interpreter: nothing the coordinator imported comes along) and
+    idle on their pipe between calls, so only the one called is working.
+    """
+
+    def __init__(self, context, role, *args):
+        self.role = role
+        self.conn, child_conn = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child_conn, role, args), daemon=True,
+                                       name=f"side_by_side-{role}")
+        self.process.start()
+        child_conn.close()  # our copy of its end: once the worker dies, recv() sees EOF, not a hang
+
+    def answer(self, doing):
+        """``(status, value)`` of the worker's next answer; ``WorkerError`` when it failed or died."""
+        name = NAMES.get(self.role, self.role)
+        try:
+            status, value = self.conn.recv()
+        except (EOFError, OSError):  # EOF, or a reset when it died with our request unread
+            self.process.join(5)
+            raise WorkerError(f"the {name} worker died (exit code {self.process.exitcode}) during {doing}") from None
+        if status == "error":
+            raise WorkerError(f"the {name} worker failed during {doing}:\n{value}")
+        return status, value
+
+    def call(self, method, *args):
+        try:
+            self.conn.send((method, args))
+        except OSError:  # it has died: answer() reports how
+            pass
+        return self.answer(method)[1]
+
+    def close(self):
+        if self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:  # it is exiting anyway
+                pass
+            self.process.join(10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self.conn.close()
+
+
+def run_workload(workload, workers, repeat, row_budget, root):
+    """Warm up and check each implementation in its worker, then interleaved repeats.
+
+    ``workers`` maps each implementation to its :class:`Worker`, in table order. Returns
+    ``({impl: [seconds]}, {impl: warm-up seconds}, [impls timed by the warm-up only])``. An
+    implementation whose warm-up alone takes more than its share of ``row_budget`` gets fewer
+    repeats; one whose warm-up takes more than the whole share keeps the warm-up as its only
+    sample (at that length the first-touch cost the warm-up exists for is a few percent at most).
+    """
+    impls = list(workers)
+    warm = {impl: workers[impl].call("run", workload.wid) for impl in impls}
+    if workload.written:  # after every warm-up: zarr_fast's store is compared with zarr 2.18.7's
+        for impl in impls:
+            workers[impl].call("verify", workload.wid)
+        if "zarr_fast" in workers and "zarr" in workers:
+            difference = _same_chunk_bytes(*(os.path.join(root, f"{workload.written}-{impl}.zarr")
+                                             for impl in ("zarr_fast", "zarr")))
+            if difference:
+                raise AssertionError(f"{workload.wid}: zarr_fast's store differs from zarr 2.18.7's: {difference}")
     share = row_budget / len(impls)
     nrepeat = {impl: min(repeat, int(share / max(warm[impl], 1e-9))) for impl in impls}
     samples = {impl: [] if nrepeat[impl] else [warm[impl]] for impl in impls}
     for round_index in range(max(nrepeat.values())):
         for impl in impls:
-            if round_index >= nrepeat[impl]:
-                continue
-            seconds, result = timed(workload.fns[impl])
-            if workload.check is not None:
-                workload.check(impl, result)
-            del result
-            samples[impl].append(seconds)
+            if round_index < nrepeat[impl]:
+                samples[impl].append(workers[impl].call("run", workload.wid))
     return samples, warm, [impl for impl in impls if not nrepeat[impl]]
 
 
@@ -545,7 +673,8 @@ def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
           f"({info['stored_nbytes'] / 2**20:.0f} MiB stored)", file=out)
     print(f"{info['cpus']} CPUs, zarr_fast thread budget {info['zarr_fast_threads']}, "
           f"zarr_fast commit {info['commit']}{' (dirty tree)' if info['dirty'] else ''}; "
-          f"median of {info['repeat']} interleaved repeats after one warm-up (n= where fewer)", file=out)
+          f"median of {info['repeat']} interleaved repeats after one warm-up (n= where fewer); "
+          f"each implementation in its own process", file=out)
     if info["skipped"]:
         print(f"NOT RUN (not importable): {', '.join(info['skipped'])}", file=out)
     print("GB/s = 1e9 bytes of selected data per second; 'vs X' = X's time / zarr_fast's time "
@@ -629,42 +758,66 @@ def main(argv=None):
     else:
         wanted = set(WORKLOAD_IDS)
     requested = [name for name in args.impls.split(",") if name]
-    impls = available(requested)
-    if not impls:
-        print("no implementation available", file=sys.stderr)
-        return 1
-    threads = set_zarr_fast_threads(args.threads) if "zarr_fast" in impls else None
     side = args.scale
     chunk_side, small_side = scaled_chunks(side, args.chunks, args.small_chunks)
     shape, chunks, small_chunks = (side, side), (chunk_side, chunk_side), (small_side, small_side)
     commit, dirty = source_commit()
+    context = multiprocessing.get_context("spawn")
     root = tempfile.mkdtemp(prefix="zarr-fast-sbs-", dir=args.dir)
     started = time.perf_counter()
+    spawned = []  # every worker, closed on the way out whatever happens
     try:
+        # started together: their interpreters start while the data is made; nothing is timed yet
+        spawned += [Worker(context, impl, args.threads) for impl in requested]
         print(f"preparing {shape} float32 data and stores in {root} ...", file=sys.stderr)
+        data_path = os.path.join(root, "data.npy")
         data = common.make_data(shape)
-        workloads, stores = build_workloads(impls, data, root, chunks, small_chunks, wanted)
+        data_nbytes = data.nbytes
+        np.save(data_path, data)
+        del data  # the workers load their own copies; the coordinator needs none
+        workers, hellos = {}, {}
+        for worker in spawned:
+            status, hello = worker.answer("start-up")
+            if status == "unavailable":
+                print(f"skipping {worker.role}: {hello}", file=sys.stderr)
+            else:
+                workers[worker.role], hellos[worker.role] = worker, hello
+        impls = list(workers)
+        if not impls:
+            print("no implementation available", file=sys.stderr)
+            return 1
+        threads = hellos["zarr_fast"]["threads"] if "zarr_fast" in hellos else None
+        paths, shared_writer = store_paths(impls, root, wanted)
+        # the shared writer first: the others open the stores it writes
+        rows = {impl: workers[impl].call("build", data_path, root, chunks, small_chunks, wanted, paths, shared_writer)
+                for impl in sorted(impls, key=lambda impl: impl != shared_writer)}
+        workloads = [Workload(**row) for row in rows[impls[0]]]
         # the store zarr_fast and zarr 2.18.7 share (tensorstore's own copy when it runs alone)
-        main_path = stores[("main", next((i for i in impls if i != "tensorstore"), impls[0]))]
+        main_path = paths[("main", next((i for i in impls if i != "tensorstore"), impls[0]))]
         stored = store_nbytes(main_path)
         samples = {"_warm": {}, "_warm_only": {}}
         for w in workloads:
             row_start = time.perf_counter()
             samples[w.wid], samples["_warm"][w.wid], samples["_warm_only"][w.wid] = run_workload(
-                w, impls, args.repeat, args.row_budget)
+                w, workers, args.repeat, args.row_budget, root)
             print(f"  {w.wid} done in {time.perf_counter() - row_start:.1f} s", file=sys.stderr)
+        for worker in workers.values():
+            worker.close()  # their memory back before the limits run
         limits = {}
         if not args.no_limits:
-            limits = machine_limits(data, chunks, main_path, args.repeat, args.limit_threads or cpu_count())
-            if "W7w" in wanted:
-                limits["files"] = file_write_limit(data, small_chunks, root, args.repeat,
-                                                   args.limit_threads or cpu_count())
+            spawned.append(Worker(context, "limits"))
+            spawned[-1].answer("start-up")
+            limits = spawned[-1].call("measure", data_path, chunks, main_path, args.repeat,
+                                      args.limit_threads or cpu_count(), root,
+                                      small_chunks if "W7w" in wanted else None)
     finally:
+        for worker in spawned:
+            worker.close()
         shutil.rmtree(root, ignore_errors=True)
 
     info = {
         "shape": shape, "chunks": chunks, "small_chunks": small_chunks, "dtype": "float32",
-        "codec": "blosc lz4 clevel 5 byte shuffle", "compression_ratio": data.nbytes / stored, "stored_nbytes": stored,
+        "codec": "blosc lz4 clevel 5 byte shuffle", "compression_ratio": data_nbytes / stored, "stored_nbytes": stored,
         "cpus": cpu_count(), "zarr_fast_threads": threads, "commit": commit, "dirty": dirty,
         "repeat": args.repeat, "row_budget_s": args.row_budget, "impls": impls,
         "skipped": [name for name in requested if name not in impls],
