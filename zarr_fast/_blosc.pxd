@@ -47,3 +47,30 @@ cdef int decode_blosc_items_from_fd(int fd, size_t file_nbytes, unsigned char* f
 cdef int decode_blosc_items(const unsigned char* src, size_t src_nbytes, void* dst_chunk,
                             size_t dst_nbytes, const int64_t* item_byte_offsets,
                             Py_ssize_t n_items, Py_ssize_t itemsize) noexcept nogil
+
+# A frame opened for decoding block by block (blosc_blocks_open fills it). c-blosc 1.x
+# blocks are independent: block b holds decoded bytes [b * blocksize, ...) of the chunk.
+cdef struct BloscBlocks:
+    const unsigned char* frame
+    size_t frame_nbytes
+    size_t nbytes            # decoded size
+    size_t blocksize
+    size_t nblocks
+    size_t typesize
+    unsigned char flags
+
+# 0 when the frame frame[0:frame_nbytes] (its stored length), decoding to dst_nbytes bytes,
+# can be decoded block by block here (lz4/lz4hc blocks, byte shuffle or none, or stored raw,
+# blocksize and size multiples of the typesize); NOT_BLOCKWISE when it looks valid but is
+# another kind (the caller decodes it whole with decode_blosc, which also names any fault);
+# a negative code for a header that is not a blosc frame of that size.
+cdef enum:
+    NOT_BLOCKWISE = 1
+cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
+                           size_t frame_nbytes, size_t dst_nbytes) noexcept nogil
+
+# Decode block b into dst (room for blocksize bytes), with tmp (blocksize bytes) as scratch
+# for the shuffled planes. Returns the block's decoded size or a negative code; every
+# stream size and offset is checked against the frame first.
+cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned char* dst,
+                                   unsigned char* tmp) noexcept nogil

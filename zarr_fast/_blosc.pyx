@@ -75,6 +75,7 @@ cdef lz4_safe_t _lz4_safe = NULL
 cdef int _has_symbols = 0
 cdef int _is_partial_enabled = 1   # tests and benchmarks switch the partial decode off
 cdef int _is_bound = 0
+cdef int _is_blockwise_enabled = 1  # ... and the block-by-block decode of compressed frames
 
 
 cdef int _bind_symbols():
@@ -603,6 +604,92 @@ cdef int decode_blosc_items(const unsigned char* src, size_t src_nbytes, void* d
                          item_byte_offsets, n_items, itemsize)
 
 
+cdef extern from "zf_unshuffle.h" nogil:
+    void zf_unshuffle(size_t typesize, size_t nbytes, const unsigned char* src,
+                      unsigned char* dst)
+
+
+cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
+                           size_t frame_nbytes, size_t dst_nbytes) noexcept nogil:
+    # The header checks of decode_blosc, then the limits of what blosc_decode_block does.
+    cdef size_t nbytes = 0
+    cdef unsigned char flags
+    if not _is_bound:
+        return ERR_UNBOUND
+    if frame_nbytes < _HEADER_NBYTES or _validate(frame, frame_nbytes, &nbytes) != 0:
+        return ERR_HEADER
+    if nbytes != dst_nbytes:
+        return ERR_SIZE
+    flags = frame[2]
+    blocks.frame = frame
+    blocks.frame_nbytes = frame_nbytes
+    blocks.nbytes = nbytes
+    blocks.flags = flags
+    blocks.typesize = frame[3]
+    blocks.blocksize = _le32(frame + 8)
+    if nbytes == 0 or blocks.typesize == 0 or flags & _FLAG_RESERVED:
+        return NOT_BLOCKWISE
+    if flags & _FLAG_MEMCPYED:
+        if frame_nbytes != nbytes + _HEADER_NBYTES:
+            return ERR_HEADER
+    elif ((flags >> 5) != _LZ4_FORMAT or flags & _FLAG_BIT_SHUFFLE or _lz4_safe == NULL
+          or not _is_blockwise_enabled):
+        return NOT_BLOCKWISE
+    if (blocks.blocksize == 0 or blocks.blocksize > nbytes
+            or blocks.blocksize % blocks.typesize or nbytes % blocks.typesize):
+        return NOT_BLOCKWISE
+    blocks.nblocks = (nbytes + blocks.blocksize - 1) // blocks.blocksize
+    if not (flags & _FLAG_MEMCPYED) and _HEADER_NBYTES + 4 * blocks.nblocks > frame_nbytes:
+        return ERR_HEADER
+    return 0
+
+
+cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned char* dst,
+                                   unsigned char* tmp) noexcept nogil:
+    # c-blosc 1.x's block format: a block is nstreams streams one after another, each a
+    # little-endian 4-byte compressed size and then that many bytes, stored raw when the
+    # size equals the stream's decoded size; shuffled streams are planes to unshuffle.
+    cdef const unsigned char* frame = blocks.frame
+    cdef size_t blocksize = blocks.blocksize, start, position, stream_cnbytes, j
+    cdef size_t block_nbytes
+    cdef _BlockLayout layout
+    cdef unsigned char* target
+    cdef int got
+    if b >= blocks.nblocks:
+        return ERR_SIZE
+    block_nbytes = min(blocksize, blocks.nbytes - b * blocksize)
+    if blocks.flags & _FLAG_MEMCPYED:
+        memcpy(dst, frame + _HEADER_NBYTES + b * blocksize, block_nbytes)
+        return <Py_ssize_t>block_nbytes
+    start = _le32(frame + _HEADER_NBYTES + 4 * b)
+    if start < _HEADER_NBYTES + 4 * blocks.nblocks or start >= blocks.frame_nbytes:
+        return ERR_HEADER
+    _block_layout(&layout, blocks.flags, blocks.typesize, blocksize, block_nbytes)
+    if layout.stream_nbytes > _INT_MAX:
+        return ERR_SIZE
+    target = tmp if layout.is_shuffled else dst
+    position = start
+    for j in range(layout.nstreams):
+        if blocks.frame_nbytes - position < 4:
+            return ERR_DECOMPRESS
+        stream_cnbytes = _le32(frame + position)
+        position += 4
+        if stream_cnbytes == 0 or stream_cnbytes > blocks.frame_nbytes - position:
+            return ERR_DECOMPRESS
+        if stream_cnbytes == layout.stream_nbytes:
+            memcpy(target + j * layout.stream_nbytes, frame + position, stream_cnbytes)
+        else:
+            got = _lz4_safe(<const char*>(frame + position),
+                            <char*>(target + j * layout.stream_nbytes), <int>stream_cnbytes,
+                            <int>layout.stream_nbytes)
+            if got < 0 or <size_t>got != layout.stream_nbytes:
+                return ERR_DECOMPRESS
+        position += stream_cnbytes
+    if layout.is_shuffled:
+        zf_unshuffle(layout.typesize, block_nbytes, tmp, dst)
+    return <Py_ssize_t>block_nbytes
+
+
 # ---------------------------------------------------------------------------------------
 # Python wrappers (GIL held for checks, released around the C calls)
 # ---------------------------------------------------------------------------------------
@@ -641,6 +728,14 @@ def _set_partial_decode_for_tests(is_enabled=True):
     global _is_partial_enabled
     previous = bool(_is_partial_enabled)
     _is_partial_enabled = 1 if is_enabled else 0
+    return previous
+
+
+def _set_blockwise_decode_for_tests(is_enabled=True):
+    """Switch the block-by-block decode of lz4 frames on or off; returns the previous state."""
+    global _is_blockwise_enabled
+    previous = bool(_is_blockwise_enabled)
+    _is_blockwise_enabled = 1 if is_enabled else 0
     return previous
 
 
@@ -700,6 +795,40 @@ def decode_into(src, dst, int nthreads=1):
         code = decode_blosc(src_ptr, frame.shape[0], dst_ptr, out.shape[0], nthreads)
     _check(code, "decode_into")
     return dst
+
+
+def decode_by_blocks(src, dst):
+    """Decode the whole frame ``src`` into ``dst`` one block at a time, as the read path
+    does; False (``dst`` untouched) when the frame is not one it decodes that way.
+
+    Exists so tests can hold the block decoder against c-blosc's whole-frame decode."""
+    cdef const unsigned char[::1] frame = memoryview(src).cast("B")
+    cdef unsigned char[::1] out = _byte_view(dst, True)
+    cdef const unsigned char* src_ptr = _cptr(frame)
+    cdef unsigned char* dst_ptr = _ptr(out)
+    cdef BloscBlocks blocks
+    cdef unsigned char* tmp
+    cdef Py_ssize_t got = 0
+    cdef size_t b
+    cdef int code
+    with nogil:
+        code = blosc_blocks_open(&blocks, src_ptr, frame.shape[0], out.shape[0])
+    if code == NOT_BLOCKWISE:
+        return False
+    _check(code, "decode_by_blocks")
+    tmp = <unsigned char*>malloc(blocks.blocksize)
+    if tmp == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            for b in range(blocks.nblocks):
+                got = blosc_decode_block(&blocks, b, dst_ptr + b * blocks.blocksize, tmp)
+                if got < 0:
+                    break
+    finally:
+        free(tmp)
+    _check(<int>got if got < 0 else 0, "decode_by_blocks")
+    return True
 
 
 def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int nthreads=1):

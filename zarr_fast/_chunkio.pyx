@@ -20,7 +20,7 @@ cimport numpy as cnp
 from libc.errno cimport EINTR, ENOENT, ENOTDIR, errno
 from libc.stdint cimport uint8_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.stat cimport S_ISDIR, fstat, struct_stat
 from posix.unistd cimport close, getpid, read, unlink, write
@@ -28,6 +28,9 @@ from posix.unistd cimport close, getpid, read, unlink, write
 from zarr_fast._blosc cimport (
     ERR_IO,
     ERR_SIZE,
+    BloscBlocks,
+    blosc_blocks_open,
+    blosc_decode_block,
     blosc_ready,
     decode_blosc,
     decode_blosc_items,
@@ -65,6 +68,10 @@ cdef struct Scratch:
     unsigned char* file      # one encoded chunk read from a file
     size_t file_capacity
     offset_t* items          # item byte offsets of a sparse orthogonal selection
+    unsigned char* window    # decoded blocks of one chunk (see _scatter_by_blocks)
+    size_t window_capacity
+    unsigned char* planes    # one block's shuffled planes
+    size_t planes_capacity
 
 
 cdef struct Source:
@@ -73,16 +80,20 @@ cdef struct Source:
     size_t frame_nbytes
 
 
-cdef int _reserve_file(Scratch* s, size_t n) noexcept nogil:
+cdef int _reserve(unsigned char** buf, size_t* capacity, size_t n) noexcept nogil:
     cdef unsigned char* p
-    if n <= s.file_capacity:
+    if n <= capacity[0]:
         return 0
-    p = <unsigned char*>realloc(s.file, n)
+    p = <unsigned char*>realloc(buf[0], n)
     if p == NULL:
         return ERR_IO
-    s.file = p
-    s.file_capacity = n
+    buf[0] = p
+    capacity[0] = n
     return 0
+
+
+cdef inline int _reserve_file(Scratch* s, size_t n) noexcept nogil:
+    return _reserve(&s.file, &s.file_capacity, n)
 
 
 cdef int _open_chunk(const char* path, size_t* file_nbytes, int* err_no) noexcept nogil:
@@ -324,6 +335,82 @@ cdef int _read_raw_whole(const char* path, char* out_data, int naxes,
     return rc
 
 
+cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_data, int naxes,
+                            int outer, size_t row_nbytes, const offset_t** src_ptrs,
+                            const offset_t** dst_ptrs, const offset_t* lengths,
+                            Py_ssize_t itemsize) noexcept nogil:
+    # A blosc chunk decoded one block at a time into a small window that stays in cache, its
+    # selected rows (slabs of the outer axis) copied out as soon as they are complete: the
+    # decoded chunk never crosses memory whole, and blocks holding no selected row are never
+    # decoded. The outer axis's offsets must be sorted (rows in file order) and each row no
+    # larger than a block. Returns 0, ERR_IO (no memory), or NOT_RUNS when the selection
+    # does not suit or a block fails to decode (the caller decodes the chunk whole: c-blosc
+    # then rewrites every selected row, or names the fault).
+    cdef const offset_t* rows = src_ptrs[outer]
+    cdef const offset_t* sub_src[MAX_AXES]
+    cdef const offset_t* sub_dst[MAX_AXES]
+    cdef offset_t sub_len[MAX_AXES]
+    cdef offset_t n = lengths[outer], e = 0, e_end, k
+    cdef size_t lo, hi, win_lo = 0, win_hi = 0, b, blocksize = blocks.blocksize
+    cdef Py_ssize_t got
+    cdef int d
+    if row_nbytes > blocksize:
+        return NOT_RUNS
+    for k in range(1, n):
+        if rows[k] < rows[k - 1]:
+            return NOT_RUNS
+    if (_reserve(&s.window, &s.window_capacity, blocksize + row_nbytes) != 0
+            or _reserve(&s.planes, &s.planes_capacity, blocksize) != 0):
+        return ERR_IO
+    for d in range(naxes):
+        sub_src[d] = src_ptrs[d]
+        sub_dst[d] = dst_ptrs[d]
+        sub_len[d] = lengths[d]
+    while e < n:
+        lo = <size_t>rows[e]
+        hi = lo + row_nbytes
+        if win_lo <= lo and hi <= win_hi:
+            # every row held whole by the window goes out in one copy
+            e_end = e + 1
+            while e_end < n and <size_t>rows[e_end] + row_nbytes <= win_hi:
+                e_end += 1
+            sub_src[outer] = rows + e
+            sub_dst[outer] = dst_ptrs[outer] + e
+            sub_len[outer] = e_end - e
+            # offsets are chunk bytes; the window holds chunk bytes [win_lo, win_hi)
+            copy_outer_product(<const char*>(<size_t>s.window - win_lo), out_data, naxes,
+                               sub_src, sub_dst, sub_len, itemsize, False, -1)
+            e = e_end
+            continue
+        if lo < win_lo or lo >= win_hi:
+            # the row starts in a block not held: start afresh at that block
+            b = lo // blocksize
+            win_lo = win_hi = b * blocksize
+        else:
+            # the row starts in the window and runs on: keep its head, append the next block
+            if lo > win_lo:
+                memmove(s.window, s.window + (lo - win_lo), win_hi - lo)
+                win_lo = lo
+            b = win_hi // blocksize
+        got = blosc_decode_block(blocks, b, s.window + (win_hi - win_lo), s.planes)
+        if got <= 0:
+            return NOT_RUNS
+        win_hi += <size_t>got
+    return 0
+
+
+cdef int _scatter_blosc(const Encoded* enc, Scratch* s, char* out_data, int naxes, int outer,
+                        size_t row_nbytes, const offset_t** src_ptrs, const offset_t** dst_ptrs,
+                        const offset_t* lengths, Py_ssize_t itemsize,
+                        size_t chunk_nbytes) noexcept nogil:
+    # A blosc frame decoded block by block and scattered: 0, ERR_IO or NOT_RUNS.
+    cdef BloscBlocks blocks
+    if blosc_blocks_open(&blocks, enc.data, enc.nbytes, chunk_nbytes) != 0:
+        return NOT_RUNS
+    return _scatter_by_blocks(&blocks, s, out_data, naxes, outer, row_nbytes, src_ptrs,
+                              dst_ptrs, lengths, itemsize)
+
+
 cdef void _outer_items(int naxes, const offset_t** offsets, const offset_t* lengths,
                        offset_t* items) noexcept nogil:
     # Enumerate the outer product of per-axis byte offsets (every lengths[d] >= 1).
@@ -388,6 +475,8 @@ cdef class _Batch:
         free(self.scratch.chunk)
         free(self.scratch.file)
         free(self.scratch.items)
+        free(self.scratch.window)
+        free(self.scratch.planes)
 
 
 cdef Py_ssize_t _out_extent(cnp.ndarray out) except -1:
@@ -416,7 +505,8 @@ cdef object _fill_item(object fill, Py_ssize_t itemsize):
 def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positions,
                     list bounds, list src_offsets, list dst_offsets, list whole,
                     cnp.ndarray out, object fill, int codec, Py_ssize_t chunk_nbytes,
-                    bint direct_ok, int codec_threads, Py_ssize_t start, Py_ssize_t stop):
+                    bint direct_ok, int codec_threads, Py_ssize_t start, Py_ssize_t stop,
+                    int outer=-1, Py_ssize_t row_nbytes=0):
     """Decode chunks ``start:stop`` of an orthogonal plan into ``out``; return error records.
 
     ``sources[i]`` is a chunk file path (bytes, with ``from_files``), an encoded chunk
@@ -425,6 +515,10 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
     byte offsets ``src_offsets[d]`` (in the chunk) and ``dst_offsets[d]`` (in ``out``), and
     ``whole[d][k]`` (that chunk is selected whole and in order). With ``direct_ok``, a chunk
     selected whole decodes straight into ``out`` (its region has the chunk's layout).
+    ``outer`` (an axis, or -1) and ``row_nbytes`` describe the chunk's layout: that axis's
+    offsets are multiples of ``row_nbytes`` and the other axes' stay inside one such row (a
+    C-order chunk: axis 0, its stride); blosc chunks are then decoded block by block
+    straight into ``out`` where the frame allows. Tables that break this just turn it off.
 
     Checks: one table per axis, consistent lengths, offsets inside the chunk and ``out``,
     positions in range, ``out`` writeable with non-negative strides, blosc available.
@@ -490,6 +584,14 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
                 raise ValueError(f"chunk {k} has position {positions[k, d]} outside axis {d}")
     if src_reach + itemsize > chunk_nbytes or dst_reach + itemsize > out_extent:
         raise ValueError("plan offsets reach outside the chunk or the output")
+    if not (0 <= outer < naxes and 0 < row_nbytes and chunk_nbytes % row_nbytes == 0):
+        outer = -1
+    else:
+        # the window of _scatter_by_blocks holds whole rows: offsets must respect them
+        row_table = tables[4 * outer + 1]
+        inner_reach = sum(int(tables[4 * d + 1].max()) for d in range(naxes) if d != outer)
+        if inner_reach + itemsize > row_nbytes or np.any(row_table % row_nbytes):
+            outer = -1
     zeros = np.zeros(longest, dtype=np.int64)
     view = zeros
     for d in range(naxes):
@@ -537,6 +639,20 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
                 _outer_items(naxes, src_ptrs, lengths, b_.scratch.items)
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, b_.scratch.items, nitems, itemsize, &err_no)
+            elif codec == 1 and outer >= 0 and codec_threads <= 1:
+                rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                if rc == 0:
+                    rc = _scatter_blosc(&enc, &b_.scratch, out_data, naxes, outer, row_nbytes,
+                                        src_ptrs, dst_ptrs, lengths, itemsize, chunk_nbytes)
+                    if rc == NOT_RUNS:
+                        rc = _decode_frame(enc.data, enc.nbytes, b_.scratch.chunk, chunk_nbytes,
+                                           codec, codec_threads)
+                        if rc == 0:
+                            copy_outer_product(b_.scratch.chunk, out_data, naxes, src_ptrs,
+                                               dst_ptrs, lengths, itemsize, False, -1)
+                    _release(&enc)
+                if rc == 0:
+                    continue
             else:
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, NULL, 0, itemsize, &err_no)
@@ -753,6 +869,10 @@ def read_item(object source, bint from_files, int codec, Py_ssize_t chunk_nbytes
     scratch.file = NULL
     scratch.file_capacity = 0
     scratch.items = NULL
+    scratch.window = NULL
+    scratch.window_capacity = 0
+    scratch.planes = NULL
+    scratch.planes_capacity = 0
     try:
         with nogil:
             if codec == 0 and src.path != NULL:

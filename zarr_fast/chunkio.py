@@ -148,12 +148,15 @@ def read_orthogonal(array, plan, full_out, keys, positions, table):
         n == 1 or out_strides[d] == chunk_strides[d] for d, n in enumerate(array._chunks)
     )
     nthreads, codec_threads = _threads_for(array, len(keys))
+    # the chunk's outermost axis (largest stride): blosc blocks hold whole slabs of it
+    outer = int(np.argmax(chunk_strides)) if len(chunk_strides) else -1
+    row_nbytes = chunk_strides[outer] if outer >= 0 else 0
 
     def task(start, stop, cancel):
         return _chunkio.read_orthogonal(
             sources.items, sources.from_files, positions, bounds, src_offsets, dst_offsets,
             table.whole, full_out, array._fill_item, sources.codec, array._pipeline.chunk_nbytes,
-            direct_ok, codec_threads, start, stop,
+            direct_ok, codec_threads, start, stop, outer, row_nbytes,
         )
 
     _raise_first(sources, run_ranges(task, len(keys), nthreads))
