@@ -1,14 +1,16 @@
-/* Byte unshuffle of one c-blosc 1.x block, for decoding a chunk block by block.
+/* Byte unshuffle of c-blosc 1.x blocks, for decoding a chunk block by block.
  *
  * c-blosc's byte shuffle stores byte k of every typesize-unit of a block together
- * ("planes"): plane k is src[k * n : (k + 1) * n] with n = nbytes / typesize, and the
- * nbytes % typesize bytes left over are stored as they are, after the planes. This turns
- * the planes back into units: dst[i * typesize + k] = src[k * n + i].
+ * ("planes"): plane k holds byte k of units 0, 1, 2, ... This turns planes back into units:
+ * dst[i * typesize + k] = planes[k][first + i] for i < count. Planes are separate pointers
+ * because a block's planes need not sit together: c-blosc stores a plane it cannot shrink
+ * raw, and the decoder reads such a plane where it lies in the frame instead of copying it.
  *
  * c-blosc keeps its own unshuffle private (hidden symbol), so zarr_fast has its own. The
  * common widths (2, 4, 8 bytes) interleave 16 units per step with SSE2 unpacks, which any
  * x86-64 CPU has; other widths and other CPUs take the plain loop, which gives the same
- * bytes. Callers guarantee: src and dst hold nbytes bytes each and do not overlap.
+ * bytes. Callers guarantee: typesize <= 255 planes of first + count bytes each, dst holds
+ * count * typesize bytes, and dst overlaps no plane.
  */
 #ifndef ZF_UNSHUFFLE_H
 #define ZF_UNSHUFFLE_H
@@ -21,40 +23,40 @@
 #include <emmintrin.h>
 #endif
 
-static void zf_unshuffle_scalar(size_t typesize, size_t n, size_t first,
-                                const uint8_t* src, uint8_t* dst)
+static void zf_unshuffle_scalar(size_t typesize, const uint8_t* const* planes, size_t first,
+                                size_t done, size_t count, uint8_t* dst)
 {
     size_t i, k;
-    for (i = first; i < n; i++) {
+    for (i = done; i < count; i++) {
         for (k = 0; k < typesize; k++) {
-            dst[i * typesize + k] = src[k * n + i];
+            dst[i * typesize + k] = planes[k][first + i];
         }
     }
 }
 
 #if defined(__SSE2__)
-/* Each function handles units [0, n - n % 16) and returns how many it did. */
+/* Each function handles units [0, count - count % 16) and returns how many it did. */
 
-static size_t zf_unshuffle2_sse2(size_t n, const uint8_t* src, uint8_t* dst)
+#define ZF_LOAD(k) _mm_loadu_si128((const __m128i*)(planes[k] + first + i))
+
+static size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first, size_t count,
+                                 uint8_t* dst)
 {
     size_t i;
-    for (i = 0; i + 16 <= n; i += 16) {
-        __m128i a0 = _mm_loadu_si128((const __m128i*)(src + i));
-        __m128i a1 = _mm_loadu_si128((const __m128i*)(src + n + i));
+    for (i = 0; i + 16 <= count; i += 16) {
+        __m128i a0 = ZF_LOAD(0), a1 = ZF_LOAD(1);
         _mm_storeu_si128((__m128i*)(dst + 2 * i), _mm_unpacklo_epi8(a0, a1));
         _mm_storeu_si128((__m128i*)(dst + 2 * i + 16), _mm_unpackhi_epi8(a0, a1));
     }
     return i;
 }
 
-static size_t zf_unshuffle4_sse2(size_t n, const uint8_t* src, uint8_t* dst)
+static size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first, size_t count,
+                                 uint8_t* dst)
 {
     size_t i;
-    for (i = 0; i + 16 <= n; i += 16) {
-        __m128i a0 = _mm_loadu_si128((const __m128i*)(src + i));
-        __m128i a1 = _mm_loadu_si128((const __m128i*)(src + n + i));
-        __m128i a2 = _mm_loadu_si128((const __m128i*)(src + 2 * n + i));
-        __m128i a3 = _mm_loadu_si128((const __m128i*)(src + 3 * n + i));
+    for (i = 0; i + 16 <= count; i += 16) {
+        __m128i a0 = ZF_LOAD(0), a1 = ZF_LOAD(1), a2 = ZF_LOAD(2), a3 = ZF_LOAD(3);
         /* byte pairs (0,1) and (2,3) of units 0-7 and 8-15 ... */
         __m128i lo01 = _mm_unpacklo_epi8(a0, a1), hi01 = _mm_unpackhi_epi8(a0, a1);
         __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
@@ -68,15 +70,16 @@ static size_t zf_unshuffle4_sse2(size_t n, const uint8_t* src, uint8_t* dst)
     return i;
 }
 
-static size_t zf_unshuffle8_sse2(size_t n, const uint8_t* src, uint8_t* dst)
+static size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, size_t count,
+                                 uint8_t* dst)
 {
     size_t i;
     int k;
-    for (i = 0; i + 16 <= n; i += 16) {
+    for (i = 0; i + 16 <= count; i += 16) {
         __m128i a[8], b[8], c[8];
         uint8_t* out = dst + 8 * i;
         for (k = 0; k < 8; k++) {
-            a[k] = _mm_loadu_si128((const __m128i*)(src + k * n + i));
+            a[k] = ZF_LOAD(k);
         }
         /* bytes -> pairs -> quads -> whole 8-byte units, as in the 4-byte case */
         for (k = 0; k < 4; k++) {
@@ -98,30 +101,28 @@ static size_t zf_unshuffle8_sse2(size_t n, const uint8_t* src, uint8_t* dst)
     }
     return i;
 }
+
+#undef ZF_LOAD
 #endif
 
-static void zf_unshuffle(size_t typesize, size_t nbytes, const uint8_t* src, uint8_t* dst)
+static void zf_unshuffle_planes(size_t typesize, const uint8_t* const* planes, size_t first,
+                                size_t count, uint8_t* dst)
 {
-    size_t n, done = 0, tail;
-    if (typesize <= 1) {
-        memcpy(dst, src, nbytes);
+    size_t done = 0;
+    if (typesize == 1) {
+        memcpy(dst, planes[0] + first, count);
         return;
     }
-    n = nbytes / typesize;
-    tail = nbytes - n * typesize;
 #if defined(__SSE2__)
     if (typesize == 2) {
-        done = zf_unshuffle2_sse2(n, src, dst);
+        done = zf_unshuffle2_sse2(planes, first, count, dst);
     } else if (typesize == 4) {
-        done = zf_unshuffle4_sse2(n, src, dst);
+        done = zf_unshuffle4_sse2(planes, first, count, dst);
     } else if (typesize == 8) {
-        done = zf_unshuffle8_sse2(n, src, dst);
+        done = zf_unshuffle8_sse2(planes, first, count, dst);
     }
 #endif
-    zf_unshuffle_scalar(typesize, n, done, src, dst);
-    if (tail) {
-        memcpy(dst + n * typesize, src + n * typesize, tail);
-    }
+    zf_unshuffle_scalar(typesize, planes, first, done, count, dst);
 }
 
 #endif /* ZF_UNSHUFFLE_H */

@@ -69,8 +69,16 @@ cdef enum:
 cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
                            size_t frame_nbytes, size_t dst_nbytes) noexcept nogil
 
-# Decode block b into dst (room for blocksize bytes), with tmp (blocksize bytes) as scratch
-# for the shuffled planes. Returns the block's decoded size or a negative code; every
-# stream size and offset is checked against the frame first.
+# Decode block b's streams, with tmp (blocksize bytes) as scratch. Returns the block's
+# decoded size (or a negative code; every stream size and offset is checked against the
+# frame first) and its planes: *nplanes (the typesize, or 1 for a block not byte-shuffled)
+# pointers, each to size / *nplanes bytes in tmp or in the frame, such that unshuffling
+# them (zf_unshuffle_planes in csrc/zf_unshuffle.h) gives the block. planes has room for
+# 256 pointers.
+cdef Py_ssize_t blosc_block_planes(const BloscBlocks* blocks, size_t b, unsigned char* tmp,
+                                   const unsigned char** planes, size_t* nplanes) noexcept nogil
+
+# Decode block b into dst (room for blocksize bytes), with tmp (blocksize bytes) as scratch.
+# Returns the block's decoded size or a negative code.
 cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned char* dst,
                                    unsigned char* tmp) noexcept nogil

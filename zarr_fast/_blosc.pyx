@@ -605,8 +605,8 @@ cdef int decode_blosc_items(const unsigned char* src, size_t src_nbytes, void* d
 
 
 cdef extern from "zf_unshuffle.h" nogil:
-    void zf_unshuffle(size_t typesize, size_t nbytes, const unsigned char* src,
-                      unsigned char* dst)
+    void zf_unshuffle_planes(size_t typesize, const unsigned char* const* planes, size_t first,
+                             size_t count, unsigned char* dst)
 
 
 cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
@@ -644,22 +644,24 @@ cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
     return 0
 
 
-cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned char* dst,
-                                   unsigned char* tmp) noexcept nogil:
+cdef Py_ssize_t blosc_block_planes(const BloscBlocks* blocks, size_t b, unsigned char* tmp,
+                                   const unsigned char** planes, size_t* nplanes) noexcept nogil:
     # c-blosc 1.x's block format: a block is nstreams streams one after another, each a
     # little-endian 4-byte compressed size and then that many bytes, stored raw when the
-    # size equals the stream's decoded size; shuffled streams are planes to unshuffle.
+    # size equals the stream's decoded size. Compressed streams are decoded into tmp; raw
+    # planes of a shuffled block are left where they lie in the frame (no copy).
     cdef const unsigned char* frame = blocks.frame
-    cdef size_t blocksize = blocks.blocksize, start, position, stream_cnbytes, j
-    cdef size_t block_nbytes
+    cdef const unsigned char* stream
+    cdef size_t blocksize = blocks.blocksize, start, position, stream_cnbytes, j, k
+    cdef size_t block_nbytes, plane_nbytes
     cdef _BlockLayout layout
-    cdef unsigned char* target
     cdef int got
     if b >= blocks.nblocks:
         return ERR_SIZE
     block_nbytes = min(blocksize, blocks.nbytes - b * blocksize)
+    nplanes[0] = 1
     if blocks.flags & _FLAG_MEMCPYED:
-        memcpy(dst, frame + _HEADER_NBYTES + b * blocksize, block_nbytes)
+        planes[0] = frame + _HEADER_NBYTES + b * blocksize
         return <Py_ssize_t>block_nbytes
     start = _le32(frame + _HEADER_NBYTES + 4 * b)
     if start < _HEADER_NBYTES + 4 * blocks.nblocks or start >= blocks.frame_nbytes:
@@ -667,7 +669,8 @@ cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned
     _block_layout(&layout, blocks.flags, blocks.typesize, blocksize, block_nbytes)
     if layout.stream_nbytes > _INT_MAX:
         return ERR_SIZE
-    target = tmp if layout.is_shuffled else dst
+    plane_nbytes = block_nbytes // layout.typesize   # blocks_open made it exact
+    planes[0] = tmp
     position = start
     for j in range(layout.nstreams):
         if blocks.frame_nbytes - position < 4:
@@ -676,18 +679,39 @@ cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned
         position += 4
         if stream_cnbytes == 0 or stream_cnbytes > blocks.frame_nbytes - position:
             return ERR_DECOMPRESS
-        if stream_cnbytes == layout.stream_nbytes:
-            memcpy(target + j * layout.stream_nbytes, frame + position, stream_cnbytes)
-        else:
-            got = _lz4_safe(<const char*>(frame + position),
-                            <char*>(target + j * layout.stream_nbytes), <int>stream_cnbytes,
-                            <int>layout.stream_nbytes)
+        stream = tmp + j * layout.stream_nbytes
+        if stream_cnbytes != layout.stream_nbytes:
+            got = _lz4_safe(<const char*>(frame + position), <char*>stream,
+                            <int>stream_cnbytes, <int>layout.stream_nbytes)
             if got < 0 or <size_t>got != layout.stream_nbytes:
                 return ERR_DECOMPRESS
+        elif layout.is_shuffled or layout.nstreams == 1:
+            stream = frame + position
+        else:
+            # unshuffled streams are consecutive pieces of the block: keep them together
+            memcpy(<unsigned char*>stream, frame + position, stream_cnbytes)
+        if layout.is_shuffled:
+            if layout.nstreams == 1:
+                for k in range(layout.typesize):
+                    planes[k] = stream + k * plane_nbytes
+            else:
+                planes[j] = stream
+        elif layout.nstreams == 1:
+            planes[0] = stream
         position += stream_cnbytes
     if layout.is_shuffled:
-        zf_unshuffle(layout.typesize, block_nbytes, tmp, dst)
+        nplanes[0] = layout.typesize
     return <Py_ssize_t>block_nbytes
+
+
+cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned char* dst,
+                                   unsigned char* tmp) noexcept nogil:
+    cdef const unsigned char* planes[256]
+    cdef size_t nplanes = 1
+    cdef Py_ssize_t got = blosc_block_planes(blocks, b, tmp, planes, &nplanes)
+    if got > 0:
+        zf_unshuffle_planes(nplanes, planes, 0, <size_t>got // nplanes, dst)
+    return got
 
 
 # ---------------------------------------------------------------------------------------

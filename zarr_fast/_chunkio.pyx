@@ -29,6 +29,7 @@ from zarr_fast._blosc cimport (
     ERR_IO,
     ERR_SIZE,
     BloscBlocks,
+    blosc_block_planes,
     blosc_blocks_open,
     blosc_decode_block,
     blosc_ready,
@@ -335,6 +336,51 @@ cdef int _read_raw_whole(const char* path, char* out_data, int naxes,
     return rc
 
 
+cdef extern from "zf_unshuffle.h" nogil:
+    void zf_unshuffle_planes(size_t typesize, const unsigned char* const* planes, size_t first,
+                             size_t count, unsigned char* dst)
+
+
+cdef int _unshuffle_rows(const BloscBlocks* blocks, Scratch* s, char* out_data, int outer,
+                         const offset_t** src_ptrs, const offset_t** dst_ptrs,
+                         const offset_t* lengths, Py_ssize_t itemsize) noexcept nogil:
+    # Two axes, each selected row one run contiguous in the chunk and in out, rows never
+    # straddling blocks: each needed block's planes are decoded (raw ones stay in the frame)
+    # and every selected row is unshuffled straight to its place in out, no copy between.
+    # Returns 0 or NOT_RUNS (a block failed to decode; the caller decodes whole).
+    cdef const unsigned char* planes[256]
+    cdef size_t nplanes = 1, b, current = <size_t>-1, block_lo = 0, block_nbytes = 0, byte
+    cdef int inner = 1 - outer
+    cdef const offset_t* rows = src_ptrs[outer]
+    cdef size_t run_src = <size_t>src_ptrs[inner][0], run_dst = <size_t>dst_ptrs[inner][0]
+    cdef size_t run_nbytes = <size_t>(lengths[inner] * itemsize)
+    cdef Py_ssize_t got
+    cdef offset_t e
+    for e in range(lengths[outer]):
+        b = <size_t>rows[e] // blocks.blocksize
+        if b != current:
+            got = blosc_block_planes(blocks, b, s.planes, planes, &nplanes)
+            if got <= 0:
+                return NOT_RUNS
+            current = b
+            block_lo = b * blocks.blocksize
+            block_nbytes = <size_t>got
+        byte = <size_t>rows[e] - block_lo + run_src
+        if byte + run_nbytes > block_nbytes:
+            return NOT_RUNS
+        zf_unshuffle_planes(nplanes, planes, byte // nplanes, run_nbytes // nplanes,
+                            <unsigned char*>(out_data + dst_ptrs[outer][e] + run_dst))
+    return 0
+
+
+cdef bint _is_one_run(const offset_t* offsets, offset_t n, Py_ssize_t itemsize) noexcept nogil:
+    cdef offset_t k
+    for k in range(1, n):
+        if offsets[k] != offsets[0] + k * itemsize:
+            return False
+    return True
+
+
 cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_data, int naxes,
                             int outer, size_t row_nbytes, const offset_t** src_ptrs,
                             const offset_t** dst_ptrs, const offset_t* lengths,
@@ -359,8 +405,13 @@ cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_dat
     for k in range(1, n):
         if rows[k] < rows[k - 1]:
             return NOT_RUNS
-    if (_reserve(&s.window, &s.window_capacity, blocksize + row_nbytes) != 0
-            or _reserve(&s.planes, &s.planes_capacity, blocksize) != 0):
+    if _reserve(&s.planes, &s.planes_capacity, blocksize) != 0:
+        return ERR_IO
+    if (naxes == 2 and blocksize % row_nbytes == 0 and itemsize % blocks.typesize == 0
+            and _is_one_run(src_ptrs[1 - outer], lengths[1 - outer], itemsize)
+            and _is_one_run(dst_ptrs[1 - outer], lengths[1 - outer], itemsize)):
+        return _unshuffle_rows(blocks, s, out_data, outer, src_ptrs, dst_ptrs, lengths, itemsize)
+    if _reserve(&s.window, &s.window_capacity, blocksize + row_nbytes) != 0:
         return ERR_IO
     for d in range(naxes):
         sub_src[d] = src_ptrs[d]
