@@ -17,6 +17,12 @@ checks what c-blosc would check on the streams it reads in full (stream sizes fi
 block; one stream's decoded size is verified by walking its sequences), but a corrupt byte
 inside the unread tail of a stream goes unnoticed where a whole-block decode might fail.
 
+lz4/lz4hc frames (byte-shuffled or not, or stored raw) can also be decoded one block at a
+time (``blosc_blocks_open`` + ``blosc_block_planes``): each stream with ``LZ4_decompress_safe``
+into a block-sized scratch, raw streams read where they lie, the planes unshuffled by
+``csrc/zf_unshuffle.h``. The chunk pipeline uses it to decode straight into the result and
+to skip blocks holding nothing selected; on anything it does not take it defers to c-blosc.
+
 Callers guarantee: frames are passed with exactly their stored length; destination
 buffers are writeable, contiguous and do not overlap the source; ``frame_buf`` has room
 for the whole file. Every header field, size and block-start entry is checked before it is

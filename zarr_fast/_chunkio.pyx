@@ -7,6 +7,9 @@
 caller runs one call per worker thread and touches no Python object per chunk. Sources are
 chunk files (opened, sized and read here) or in-memory encoded chunks; chunks are raw bytes
 (no compressor) or blosc frames (through ``_blosc``). Anything else takes the Python path.
+An lz4 blosc chunk read by many workers is decoded block by block into cache-sized scratch
+and its selected rows go straight to the output (``_scatter_by_blocks``): the decoded chunk
+never crosses memory whole, and blocks holding no selected row are never decoded.
 
 Callers guarantee: the offset tables and bounds come from one plan, already multiplied by
 the chunk's and the output's byte strides. The def wrappers check every table against the
