@@ -570,7 +570,7 @@ class Array:
         """Read points given by one integer array per axis (broadcast together)."""
         self._refresh_metadata()
         check_fields(fields, self._dtype)
-        plan = coordinate_selection(selection, self._shape, self._chunks)
+        plan = coordinate_selection(selection, self._shape, self._chunks, self._chunk_strides)
         if out is not None:
             out = out.reshape(-1)
         result = self._get_selection(plan, out=out, fields=fields)
@@ -587,7 +587,7 @@ class Array:
         """Read the items where a Boolean array of the array's shape is True."""
         self._refresh_metadata()
         check_fields(fields, self._dtype)
-        plan = mask_selection(selection, self._shape, self._chunks)
+        plan = mask_selection(selection, self._shape, self._chunks, self._chunk_strides)
         return self._get_selection(plan, out=out, fields=fields)
 
     def _read_item(self, selection):
@@ -764,6 +764,8 @@ class Array:
 
     def _point_offsets(self, plan):
         """Chunk-local byte offsets of every point, in chunk-grouped order."""
+        if plan.offsets is not None:
+            return plan.offsets
         return _indexing.point_chunk_offsets(plan.coords, plan.order, self._chunks, self._chunk_strides)
 
     def _point_locals(self, plan, a, b):
@@ -840,7 +842,7 @@ class Array:
     def set_coordinate_selection(self, selection, value, fields=None):
         """Write points given by one integer array per axis."""
         self._check_writable()
-        plan = coordinate_selection(selection, self._shape, self._chunks)
+        plan = coordinate_selection(selection, self._shape, self._chunks, self._chunk_strides)
         if not is_scalar(value, self._dtype):
             value = np.asanyarray(value)
             if value.ndim > 1:
@@ -856,7 +858,7 @@ class Array:
     def set_mask_selection(self, selection, value, fields=None):
         """Write the items where a Boolean array of the array's shape is True."""
         self._check_writable()
-        plan = mask_selection(selection, self._shape, self._chunks)
+        plan = mask_selection(selection, self._shape, self._chunks, self._chunk_strides)
         self._set_selection(plan, value, fields=fields)
 
     def _set_basic_selection_zd(self, selection, value, fields=None):

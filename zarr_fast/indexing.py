@@ -214,13 +214,15 @@ class PointSelection:
 
     ``coords`` is ``(ndim, n)`` int64 (normalised, in bounds); points
     ``order[bounds[k]:bounds[k+1]]`` lie in chunk ``chunk_coords[k]``; the flat result is
-    reshaped to ``sel_shape``.
+    reshaped to ``sel_shape``. ``offsets`` (when the planner was given chunk strides) holds
+    each point's byte offset inside its chunk, in grouped order.
     """
 
-    __slots__ = ("coords", "chunk_coords", "bounds", "order", "sel_shape", "shape")
+    __slots__ = ("coords", "chunk_coords", "bounds", "order", "sel_shape", "shape", "offsets")
 
-    def __init__(self, coords, chunk_coords, bounds, order, sel_shape):
+    def __init__(self, coords, chunk_coords, bounds, order, sel_shape, offsets=None):
         self.coords = coords
+        self.offsets = offsets
         self.chunk_coords = chunk_coords
         self.bounds = bounds
         self.order = order
@@ -364,17 +366,20 @@ def is_mask_selection(selection, shape):
     return len(selection) == 1 and is_bool_array(selection[0]) and selection[0].shape == tuple(shape)
 
 
-def _point_selection(coords, sel_shape, shape, chunks):
+def _point_selection(coords, sel_shape, shape, chunks, chunk_strides):
     cdata_shape = tuple(-(-s // c) for s, c in zip(shape, chunks))
-    chunk_ids, bounds, order = _indexing.plan_points(coords, shape, chunks)
+    chunk_ids, bounds, order, offsets = _indexing.plan_points(coords, shape, chunks, chunk_strides)
     chunk_coords = np.stack(np.unravel_index(chunk_ids, cdata_shape), axis=1) if len(chunk_ids) else (
         np.empty((0, len(shape)), dtype=np.int64)
     )
-    return PointSelection(coords, chunk_coords, bounds, order, sel_shape)
+    return PointSelection(coords, chunk_coords, bounds, order, sel_shape, offsets)
 
 
-def coordinate_selection(selection, shape, chunks):
-    """Plan a coordinate (vectorised) selection: one integer array per axis, broadcast."""
+def coordinate_selection(selection, shape, chunks, chunk_strides=None):
+    """Plan a coordinate (vectorised) selection: one integer array per axis, broadcast.
+
+    With ``chunk_strides`` (bytes), the plan also carries each point's offset in its chunk.
+    """
     selection = ensure_tuple(selection)
     selection = tuple([s] if is_integer(s) else s for s in selection)
     selection = replace_lists(selection)
@@ -390,11 +395,12 @@ def coordinate_selection(selection, shape, chunks):
         coords = np.ascontiguousarray(np.stack([b.reshape(-1) for b in broadcast]))
     else:
         coords = np.empty((0, 1), dtype=np.int64)
-    return _point_selection(coords, sel_shape, shape, chunks)
+    return _point_selection(coords, sel_shape, shape, chunks, chunk_strides)
 
 
-def mask_selection(selection, shape, chunks):
-    """Plan a mask selection: one Boolean array with the array's shape."""
+def mask_selection(selection, shape, chunks, chunk_strides=None):
+    """Plan a mask selection: one Boolean array with the array's shape (``chunk_strides``
+    as in ``coordinate_selection``)."""
     selection = replace_lists(ensure_tuple(selection))
     if not is_mask_selection(selection, shape):
         raise IndexError(
@@ -402,7 +408,7 @@ def mask_selection(selection, shape, chunks):
             f"as the target array, got {selection!r}"
         )
     coords = np.ascontiguousarray(np.stack(np.nonzero(selection[0])).astype(np.int64, copy=False))
-    return _point_selection(coords, (coords.shape[1],), shape, chunks)
+    return _point_selection(coords, (coords.shape[1],), shape, chunks, chunk_strides)
 
 
 # --------------------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def point_sets(draw):
 @given(point_sets())
 def test_plan_points_matches_reference(case):
     coords, shape, chunks = case
-    chunk_ids, bounds, order = _indexing.plan_points(coords, shape, chunks)
+    chunk_ids, bounds, order, _ = _indexing.plan_points(coords, shape, chunks)
     cdata_shape = tuple(-(-s // c) for s, c in zip(shape, chunks))
     chunk_coords = coords // np.array(chunks)[:, None]
     flat = (np.ravel_multi_index(chunk_coords, cdata_shape) if coords.shape[1]
@@ -156,9 +156,47 @@ def test_plan_points_matches_reference(case):
             unravelled, np.stack(np.unravel_index(chunk_ids, cdata_shape), axis=1))
 
 
+@SETTINGS
+@given(point_sets(), st.booleans())
+def test_plan_points_offsets_match_point_chunk_offsets(case, is_fortran):
+    coords, shape, chunks = case
+    itemsize = 4
+    strides = [itemsize] * len(chunks)
+    axes = range(len(chunks)) if is_fortran else range(len(chunks) - 1, -1, -1)
+    step = itemsize
+    for d in axes:
+        strides[d] = step
+        step *= chunks[d]
+    _, _, order, offsets = _indexing.plan_points(coords, shape, chunks, strides)
+    np.testing.assert_array_equal(
+        offsets, _indexing.point_chunk_offsets(coords, order, chunks, strides))
+
+
+@pytest.mark.parametrize("chunk_len", [1, 3, 7, 1000, 1024, 65521, 2**31 - 1])
+def test_plan_points_division_is_exact_near_multiples(chunk_len):
+    # the float reciprocal must never be off by one, right at and around chunk boundaries
+    dim_len = 2**40
+    near = np.array([0, 1, chunk_len - 1, chunk_len, chunk_len + 1], dtype=np.int64)
+    multiples = np.array([1, 2, 1000, 2**20, (dim_len - 1) // chunk_len], dtype=np.int64)
+    values = (multiples[:, None] * chunk_len + np.array([-1, 0, 1])).ravel()
+    values = np.concatenate([near, values, [dim_len - 1]])
+    values = values[(values >= 0) & (values < dim_len)]
+    coords = values[None, :]
+    chunk_ids, bounds, order, offsets = _indexing.plan_points(coords, (dim_len,), (chunk_len,), (8,))
+    expected_ids = values // chunk_len
+    got_ids = np.repeat(chunk_ids, np.diff(bounds))
+    np.testing.assert_array_equal(got_ids, expected_ids[order])
+    np.testing.assert_array_equal(offsets, (values[order] % chunk_len) * 8)
+
+
+def test_plan_points_rejects_wrong_stride_count():
+    with pytest.raises(ValueError, match="chunk_strides must have 2 entries"):
+        _indexing.plan_points(np.array([[0], [0]]), (10, 4), (3, 2), (8,))
+
+
 def test_plan_points_example_and_errors():
     coords = np.array([[0, 5, 1, 9], [3, 0, 3, 1]])
-    chunk_ids, bounds, order = _indexing.plan_points(coords, (10, 4), (3, 2))
+    chunk_ids, bounds, order, _ = _indexing.plan_points(coords, (10, 4), (3, 2))
     assert chunk_ids.tolist() == [1, 2, 6]
     assert bounds.tolist() == [0, 2, 3, 4]
     assert order.tolist() == [0, 2, 1, 3]
