@@ -143,3 +143,42 @@ def test_only_blocks_holding_selected_rows_are_decoded(tmp_path, blockwise):
                 z[2:140, 5:60]
         with pytest.raises(ChunkDecodeError, match="0.0"):
             z[190:200]
+
+
+POINT_LAYOUTS = LAYOUTS + [
+    ((60, 50), (30, 25), "S300", "C"),          # typesize 1 (over 255 bytes): items straddle blocks
+    ((90, 80), (45, 40), [("a", "<i4"), ("b", "<f8")], "C"),   # 12-byte items, typesize 12
+]
+
+
+@pytest.mark.parametrize("layout", POINT_LAYOUTS, ids=lambda l: f"{l[0]}-{l[1]}-{l[2]}-{l[3]}")
+@pytest.mark.parametrize("where_stored", ["directory", "memory"])
+def test_points_gathered_by_block_match_numpy(layout, where_stored, blockwise, tmp_path):
+    # enough points per chunk for the block-by-block gather (> 256), plus a chunk with a
+    # handful (the partial-stream path) and one missing chunk (the fill value)
+    shape, chunks, dtype, order = layout
+    rng = np.random.default_rng(5)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "S":
+        values = rng.integers(0, 4, size=shape + (dtype.itemsize,), dtype=np.uint8).view(dtype)[..., 0]
+    elif dtype.names:
+        values = np.zeros(shape, dtype=dtype)
+        values["a"] = _values(shape, "<i4", rng)
+        values["b"] = _values(shape, "<f8", rng) / 3
+    else:
+        values = _values(shape, dtype, rng)
+    store = DirectoryStore(str(tmp_path)) if where_stored == "directory" else MemoryStore()
+    z = zarr_fast.create(shape, chunks=chunks, dtype=dtype, order=order, store=store,
+                         compressor=numcodecs.Blosc("lz4", 5, 1, 4096))
+    z[...] = values
+    last_chunk = ".".join(str((n - 1) // c) for n, c in zip(shape, chunks))
+    del z.store[last_chunk]
+    expected = values.copy()
+    expected[tuple(slice(((n - 1) // c) * c, None) for n, c in zip(shape, chunks))] = z.fill_value
+    npoints = 4000
+    coords = tuple(rng.integers(0, n, size=npoints) for n in shape)
+    np.testing.assert_array_equal(z.vindex[coords], expected[coords])
+    few = tuple(rng.integers(0, min(n, c), size=5) for n, c in zip(shape, chunks))
+    np.testing.assert_array_equal(z.vindex[few], expected[few])
+    mask = rng.random(shape) < 0.3
+    np.testing.assert_array_equal(z.vindex[mask], expected[mask])

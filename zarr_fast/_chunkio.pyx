@@ -55,6 +55,9 @@ cdef enum:
     # a chunk of which at most this many items are selected, and at most 1/16 of its
     # bytes, decodes only the blosc blocks holding them
     SPARSE_MAX_ITEMS = 4096
+    # a chunk with more points than this gathers them block by block from decoded planes
+    # (_gather_points_by_blocks); fewer decode just the stream prefixes they need
+    POINTS_SPARSE_MAX = 256
 
 # error codes, as the Python side names them
 ERROR_NAMES = {-1: "not a valid blosc frame", -2: "size mismatch", -3: "decompression failed",
@@ -76,6 +79,8 @@ cdef struct Scratch:
     size_t window_capacity
     unsigned char* planes    # one block's shuffled planes
     size_t planes_capacity
+    unsigned char* pairs     # points of one chunk sorted by block (see _gather_points_by_blocks)
+    size_t pairs_capacity
 
 
 cdef struct Source:
@@ -465,6 +470,81 @@ cdef int _scatter_blosc(const Encoded* enc, Scratch* s, char* out_data, int naxe
                               dst_ptrs, lengths, itemsize)
 
 
+cdef void _gather_item(const unsigned char* const* planes, size_t nplanes, size_t byte,
+                       Py_ssize_t itemsize, char* dst) noexcept nogil:
+    # The item at decoded byte ``byte`` of a block, from its planes: byte k of every
+    # nplanes-byte unit sits in plane k (one plane: the block's bytes as they are).
+    cdef size_t k, position
+    if nplanes == 1:
+        memcpy(dst, planes[0] + byte, itemsize)
+    elif <size_t>itemsize == nplanes and byte % nplanes == 0:
+        position = byte // nplanes
+        for k in range(nplanes):
+            dst[k] = planes[k][position]
+    else:
+        for k in range(<size_t>itemsize):
+            position = byte + k
+            dst[k] = planes[position % nplanes][position // nplanes]
+
+
+cdef int _gather_points_by_blocks(const Encoded* enc, Scratch* s, char* out_data,
+                                  const offset_t* src, const offset_t* dst, offset_t count,
+                                  Py_ssize_t itemsize, size_t chunk_nbytes) noexcept nogil:
+    # Points of one blosc chunk, gathered block by block straight from each block's decoded
+    # planes (which stay in cache): no unshuffle, no decoded chunk in memory, and blocks
+    # holding no point are never decoded. The points are first grouped by block with a
+    # counting sort. Returns 0, ERR_IO (no memory) or NOT_RUNS when the frame does not suit,
+    # a point straddles two blocks or a block fails to decode (the caller decodes the chunk
+    # whole, which rewrites every point or names the fault).
+    cdef BloscBlocks blocks
+    cdef const unsigned char* planes[256]
+    cdef size_t nplanes = 1, b, blocksize, nblocks
+    cdef offset_t i, j, slot
+    cdef offset_t* starts
+    cdef offset_t* sorted_pairs
+    cdef Py_ssize_t got
+    if blosc_blocks_open(&blocks, enc.data, enc.nbytes, chunk_nbytes) != 0:
+        return NOT_RUNS
+    blocksize = blocks.blocksize
+    nblocks = blocks.nblocks
+    if (_reserve(&s.planes, &s.planes_capacity, blocksize) != 0 or _reserve(
+            &s.pairs, &s.pairs_capacity, sizeof(offset_t) * (2 * <size_t>count + nblocks + 1)) != 0):
+        return ERR_IO
+    starts = <offset_t*>s.pairs
+    sorted_pairs = starts + nblocks + 1
+    for b in range(nblocks + 1):
+        starts[b] = 0
+    for i in range(count):
+        b = <size_t>src[i] // blocksize
+        if (<size_t>src[i] % blocksize) + <size_t>itemsize > blocksize:
+            return NOT_RUNS
+        starts[b + 1] += 1
+    for b in range(nblocks):
+        starts[b + 1] += starts[b]
+    # each point's (byte in its block, byte in out), in block order; starts[b] ends up at
+    # the end of block b's run, which is where block b + 1's begins
+    for i in range(count):
+        b = <size_t>src[i] // blocksize
+        slot = starts[b]
+        sorted_pairs[2 * slot] = src[i] - <offset_t>(b * blocksize)
+        sorted_pairs[2 * slot + 1] = dst[i]
+        starts[b] = slot + 1
+    j = 0
+    for b in range(nblocks):
+        if j == starts[b]:
+            continue
+        got = blosc_block_planes(&blocks, b, s.planes, planes, &nplanes)
+        if got <= 0:
+            return NOT_RUNS
+        while j < starts[b]:
+            if sorted_pairs[2 * j] + itemsize > got:
+                return NOT_RUNS    # the last block is shorter than its points reach
+            _gather_item(planes, nplanes, <size_t>sorted_pairs[2 * j], itemsize,
+                         out_data + sorted_pairs[2 * j + 1])
+            j += 1
+    return 0
+
+
 cdef void _outer_items(int naxes, const offset_t** offsets, const offset_t* lengths,
                        offset_t* items) noexcept nogil:
     # Enumerate the outer product of per-axis byte offsets (every lengths[d] >= 1).
@@ -531,6 +611,7 @@ cdef class _Batch:
         free(self.scratch.items)
         free(self.scratch.window)
         free(self.scratch.planes)
+        free(self.scratch.pairs)
 
 
 cdef Py_ssize_t _out_extent(cnp.ndarray out) except -1:
@@ -740,6 +821,7 @@ def read_points(list sources, bint from_files, const offset_t[::1] bounds,
     cdef const char* fill_data = NULL
     cdef offset_t first, count
     cdef int rc = 0, err_no = 0
+    cdef Encoded enc
     if m < 0 or not (0 <= start <= stop <= m) or len(sources) != m:
         raise ValueError(f"bad chunk range {start}:{stop} for {m} chunks")
     n = src_offsets.shape[0]
@@ -767,9 +849,23 @@ def read_points(list sources, bint from_files, const offset_t[::1] bounds,
             count = bounds[i + 1] - first
             if count == 0:
                 continue
-            if codec == 1 and count <= SPARSE_MAX_ITEMS and count * itemsize * 16 <= chunk_nbytes:
+            if codec == 1 and count <= POINTS_SPARSE_MAX and count * itemsize * 16 <= chunk_nbytes:
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, &src_offsets[first], count, itemsize, &err_no)
+            elif codec == 1 and codec_threads <= 1:
+                rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                if rc == 0:
+                    rc = _gather_points_by_blocks(&enc, &b_.scratch, out_data, &src_offsets[first],
+                                                  &dst_offsets[first], count, itemsize, chunk_nbytes)
+                    if rc == NOT_RUNS:
+                        rc = _decode_frame(enc.data, enc.nbytes, b_.scratch.chunk, chunk_nbytes,
+                                           codec, codec_threads)
+                        if rc == 0:
+                            copy_items(b_.scratch.chunk, out_data, &src_offsets[first],
+                                       &dst_offsets[first], count, itemsize)
+                    _release(&enc)
+                if rc == 0:
+                    continue
             else:
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, NULL, 0, itemsize, &err_no)
@@ -927,6 +1023,8 @@ def read_item(object source, bint from_files, int codec, Py_ssize_t chunk_nbytes
     scratch.window_capacity = 0
     scratch.planes = NULL
     scratch.planes_capacity = 0
+    scratch.pairs = NULL
+    scratch.pairs_capacity = 0
     try:
         with nogil:
             if codec == 0 and src.path != NULL:
