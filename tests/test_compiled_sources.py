@@ -44,6 +44,54 @@ def test_unreadable_chunk_raises_oserror_naming_the_key(tmp_path):
         z[...]
 
 
+@pytest.mark.parametrize("compressor", ["default", None])
+def test_a_chunk_file_that_cannot_be_opened_names_its_path(tmp_path, compressor):
+    # a symlink loop fails to open even for root: an I/O error, never the fill value
+    z = zarr_fast.zeros((4, 4), chunks=(2, 2), dtype="i4", store=DirectoryStore(str(tmp_path)),
+                        compressor=compressor)
+    z[...] = 1
+    os.remove(tmp_path / "1.0")
+    os.symlink("1.0", tmp_path / "1.0")
+    with pytest.raises(OSError, match=r"1\.0") as info:
+        z[...]
+    assert info.value.filename == os.path.join(str(tmp_path), "1.0")
+    with pytest.raises(OSError, match=r"1\.0"):
+        z.vindex[[0, 3], [0, 1]]
+
+
+def test_a_chunk_store_folder_not_made_yet_reads_as_fill(tmp_path):
+    chunk_root = tmp_path / "chunks-not-there"
+    z = zarr_fast.create((6, 5), chunks=(4, 4), dtype="f8", fill_value=2.5,
+                         store=DirectoryStore(str(tmp_path / "meta")),
+                         chunk_store=DirectoryStore(str(chunk_root)))
+    assert not chunk_root.exists()
+    np.testing.assert_array_equal(z[...], np.full((6, 5), 2.5))
+    np.testing.assert_array_equal(z.vindex[[0, 5], [4, 1]], [2.5, 2.5])
+
+
+def test_array_paths_beyond_ascii(tmp_path):
+    store = DirectoryStore(str(tmp_path))
+    values = np.arange(48, dtype="<u2").reshape(8, 6)
+    z = zarr_fast.create((8, 6), chunks=(3, 4), dtype="<u2", store=store, path="grüße/naïve arr")
+    z[...] = values
+    again = zarr_fast.open_array(DirectoryStore(str(tmp_path)), mode="r", path="grüße/naïve arr")
+    np.testing.assert_array_equal(again[...], values)
+    np.testing.assert_array_equal(again.vindex[[7, 0], [5, 0]], [47, 0])
+
+
+def test_chunk_files_pack_keys_and_refuse_nul(tmp_path):
+    from zarr_fast import _chunkio
+
+    files = _chunkio.ChunkFiles(os.fsencode(str(tmp_path)), ["0.0", "a/1.2", "é"])
+    assert len(files) == 3
+    assert files.path(1) == os.fsencode(str(tmp_path)) + b"/a/1.2"
+    assert files.path(2) == os.fsencode(str(tmp_path) + "/é")
+    with pytest.raises(IndexError):
+        files.path(3)
+    with pytest.raises(ValueError, match="NUL"):
+        _chunkio.ChunkFiles(b"/tmp", ["0.0", "bad\0key"])
+
+
 # Raw chunks selected whole are read from their files straight into their strided region of
 # the result (rows gathered by the kernel); everything else maps the file and scatters.
 RAW_LAYOUTS = [

@@ -84,6 +84,7 @@ cdef struct Scratch:
 
 
 cdef struct Source:
+    int dirfd                        # the folder path is relative to (or AT_FDCWD)
     const char* path                 # a chunk file, or NULL
     const unsigned char* frame       # an in-memory encoded chunk, or NULL
     size_t frame_nbytes
@@ -105,9 +106,16 @@ cdef inline int _reserve_file(Scratch* s, size_t n) noexcept nogil:
     return _reserve(&s.file, &s.file_capacity, n)
 
 
-cdef int _open_chunk(const char* path, size_t* file_nbytes, int* err_no) noexcept nogil:
+cdef extern from "<fcntl.h>" nogil:
+    int openat(int dirfd, const char* path, int flags, ...)
+    int AT_FDCWD
+    int O_DIRECTORY
+
+
+cdef int _open_chunk(const Source* src, size_t* file_nbytes, int* err_no) noexcept nogil:
     # An open descriptor (>= 0), or -IS_MISSING / ERR_IO (negative) with err_no set.
-    cdef int fd = open(path, O_RDONLY)
+    # Relative to the store's folder, opened once per read: the kernel walks one name.
+    cdef int fd = openat(src.dirfd, src.path, O_RDONLY | O_CLOEXEC)
     cdef struct_stat st
     if fd < 0:
         err_no[0] = errno
@@ -213,7 +221,7 @@ cdef int _acquire(Source* src, Scratch* s, Encoded* enc, bint may_map, int* err_
         enc.data = src.frame
         enc.nbytes = src.frame_nbytes
         return 0
-    fd = _open_chunk(src.path, &file_nbytes, err_no)
+    fd = _open_chunk(src, &file_nbytes, err_no)
     if fd < 0:
         return IS_MISSING if fd == -IS_MISSING else fd
     if may_map and file_nbytes >= MAP_MIN_NBYTES:
@@ -251,7 +259,7 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
     cdef Encoded enc
     if items != NULL and codec == 1:
         if src.path != NULL:
-            fd = _open_chunk(src.path, &file_nbytes, err_no)
+            fd = _open_chunk(src, &file_nbytes, err_no)
             if fd < 0:
                 return IS_MISSING if fd == -IS_MISSING else fd
             rc = _reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
@@ -266,7 +274,7 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
                                   nitems, itemsize)
     if codec == 0 and src.path != NULL:
         # a raw chunk file is its own decoded bytes: one kernel copy into dst, no mapping
-        fd = _open_chunk(src.path, &file_nbytes, err_no)
+        fd = _open_chunk(src, &file_nbytes, err_no)
         if fd < 0:
             return IS_MISSING if fd == -IS_MISSING else fd
         rc = ERR_SIZE if file_nbytes != chunk_nbytes else _read_all(
@@ -281,7 +289,7 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
     return rc
 
 
-cdef int _read_raw_whole(const char* path, char* out_data, int naxes,
+cdef int _read_raw_whole(const Source* src, char* out_data, int naxes,
                          const offset_t** src_ptrs, const offset_t** dst_ptrs,
                          const offset_t* lengths, Py_ssize_t itemsize, size_t chunk_nbytes,
                          int* err_no) noexcept nogil:
@@ -301,7 +309,7 @@ cdef int _read_raw_whole(const char* path, char* out_data, int naxes,
     for k in range(run_items):
         if last_src[k] != last_src[0] + k * itemsize or last_dst[k] != last_dst[0] + k * itemsize:
             return NOT_RUNS
-    fd = _open_chunk(path, &file_nbytes, err_no)
+    fd = _open_chunk(src, &file_nbytes, err_no)
     if fd < 0:
         return IS_MISSING if fd == -IS_MISSING else fd
     if file_nbytes != chunk_nbytes:
@@ -571,6 +579,58 @@ cdef void _outer_items(int naxes, const offset_t** offsets, const offset_t* leng
             return
 
 
+cdef class ChunkFiles:
+    """The chunk files of one read: a store folder and the keys below it, packed.
+
+    One bytes buffer holds every key NUL-terminated, so a read of many small chunks makes
+    no Python object per chunk, and the folder is opened once: each chunk is then opened
+    relative to it. A folder that does not exist makes every chunk absent (fill value).
+    Refuses keys holding NUL; raises OSError when the folder cannot be opened otherwise.
+    """
+    cdef readonly bytes root
+    cdef bytes packed
+    cdef object starts_arr
+    cdef const offset_t* starts
+    cdef int dirfd
+    cdef Py_ssize_t count
+
+    def __cinit__(self, bytes root, list keys):
+        import os
+        import sys
+        self.dirfd = -1
+        self.root = root
+        self.count = len(keys)
+        self.packed = ("\0".join(keys) + "\0").encode(sys.getfilesystemencoding(), "surrogateescape")
+        ends = np.flatnonzero(np.frombuffer(self.packed, dtype=np.uint8) == 0)
+        if ends.shape[0] != self.count:
+            raise ValueError("chunk keys must not contain NUL")
+        starts = np.empty(self.count + 1, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = ends + 1
+        self.starts_arr = starts
+        cdef const offset_t[::1] view = starts
+        self.starts = &view[0]
+        cdef const char* root_ptr = root
+        with nogil:
+            self.dirfd = open(root_ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if self.dirfd < 0 and errno != ENOENT and errno != ENOTDIR:
+            error = errno
+            raise OSError(error, os.strerror(error), os.fsdecode(root))
+
+    def __dealloc__(self):
+        if self.dirfd >= 0:
+            close(self.dirfd)
+
+    def __len__(self):
+        return self.count
+
+    def path(self, Py_ssize_t index):
+        """The file path (bytes) of chunk ``index``."""
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        return self.root + b"/" + self.packed[self.starts[index]:self.starts[index + 1] - 1]
+
+
 cdef class _Batch:
     """Sources and scratch of one call, acquired with the GIL and used without it."""
     cdef Source* sources
@@ -578,31 +638,38 @@ cdef class _Batch:
     cdef Py_ssize_t count
     cdef list keep
 
-    def __cinit__(self, list sources, bint from_files, Py_ssize_t start, Py_ssize_t stop,
+    def __cinit__(self, object sources, bint from_files, Py_ssize_t start, Py_ssize_t stop,
                   Py_ssize_t chunk_nbytes):
         cdef Py_ssize_t i
         cdef const unsigned char[::1] view
+        cdef ChunkFiles files
+        cdef const char* packed
         self.count = stop - start
-        self.keep = []
+        self.keep = [sources]
         self.sources = <Source*>calloc(self.count + 1, sizeof(Source))
         self.scratch.chunk = <char*>malloc(chunk_nbytes if chunk_nbytes > 0 else 1)
         self.scratch.items = <offset_t*>malloc(sizeof(offset_t) * SPARSE_MAX_ITEMS)
         if self.sources == NULL or self.scratch.chunk == NULL or self.scratch.items == NULL:
             raise MemoryError()
+        if from_files:
+            if not isinstance(sources, ChunkFiles):
+                raise TypeError(f"chunk files must be a ChunkFiles, found {type(sources)!r}")
+            files = <ChunkFiles>sources
+            if files.dirfd < 0:
+                return          # no folder: every chunk is absent
+            packed = files.packed
+            for i in range(self.count):
+                self.sources[i].dirfd = files.dirfd
+                self.sources[i].path = packed + files.starts[start + i]
+            return
         for i in range(self.count):
             src = sources[start + i]
             if src is None:
                 continue
-            if from_files:
-                if not isinstance(src, bytes):
-                    raise TypeError(f"chunk paths must be bytes, found {type(src)!r}")
-                self.keep.append(src)
-                self.sources[i].path = <const char*>(<bytes>src)
-            else:
-                view = memoryview(src).cast("B")
-                self.keep.append(view)
-                self.sources[i].frame_nbytes = view.shape[0]
-                self.sources[i].frame = &view[0] if view.shape[0] else <const unsigned char*>b""
+            view = memoryview(src).cast("B")
+            self.keep.append(view)
+            self.sources[i].frame_nbytes = view.shape[0]
+            self.sources[i].frame = &view[0] if view.shape[0] else <const unsigned char*>b""
 
     def __dealloc__(self):
         free(self.sources)
@@ -637,15 +704,15 @@ cdef object _fill_item(object fill, Py_ssize_t itemsize):
     return fill
 
 
-def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positions,
+def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] positions,
                     list bounds, list src_offsets, list dst_offsets, list whole,
                     cnp.ndarray out, object fill, int codec, Py_ssize_t chunk_nbytes,
                     bint direct_ok, int codec_threads, Py_ssize_t start, Py_ssize_t stop,
                     int outer=-1, Py_ssize_t row_nbytes=0):
     """Decode chunks ``start:stop`` of an orthogonal plan into ``out``; return error records.
 
-    ``sources[i]`` is a chunk file path (bytes, with ``from_files``), an encoded chunk
-    (buffer) or None (absent). ``positions[i, d]`` is chunk i's index k into axis d's
+    ``sources`` is a ``ChunkFiles`` (with ``from_files``) or a list holding, per chunk, its
+    encoded bytes (a buffer) or None (absent). ``positions[i, d]`` is chunk i's index k into axis d's
     tables: ``bounds[d]`` (the k-th chunk's entries are ``bounds[d][k]:bounds[d][k+1]``),
     byte offsets ``src_offsets[d]`` (in the chunk) and ``dst_offsets[d]`` (in ``out``), and
     ``whole[d][k]`` (that chunk is selected whole and in order). With ``direct_ok``, a chunk
@@ -756,7 +823,7 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
             elif codec == 0:
                 rc = NOT_RUNS
                 if all_whole and b_.sources[i - start].path != NULL:
-                    rc = _read_raw_whole(b_.sources[i - start].path, out_data, naxes, src_ptrs,
+                    rc = _read_raw_whole(&b_.sources[i - start], out_data, naxes, src_ptrs,
                                          dst_ptrs, lengths, itemsize, chunk_nbytes, &err_no)
                 if rc == NOT_RUNS:
                     # raw chunks scatter straight from their bytes (often a file mapping)
@@ -804,7 +871,7 @@ def read_orthogonal(list sources, bint from_files, const offset_t[:, ::1] positi
     return [(i, rc, err_no)] if rc != 0 else []
 
 
-def read_points(list sources, bint from_files, const offset_t[::1] bounds,
+def read_points(object sources, bint from_files, const offset_t[::1] bounds,
                 const offset_t[::1] src_offsets, const offset_t[::1] dst_offsets,
                 cnp.ndarray out, object fill, int codec, Py_ssize_t chunk_nbytes,
                 int codec_threads, Py_ssize_t start, Py_ssize_t stop):
@@ -1001,6 +1068,7 @@ def read_item(object source, bint from_files, int codec, Py_ssize_t chunk_nbytes
         raise ValueError("out must be writeable and contiguous")
     if codec == CODEC_BLOSC and not blosc_ready():
         raise RuntimeError("blosc is not available to the compiled chunk path")
+    src.dirfd = AT_FDCWD
     src.path = NULL
     src.frame = NULL
     src.frame_nbytes = 0
@@ -1028,7 +1096,7 @@ def read_item(object source, bint from_files, int codec, Py_ssize_t chunk_nbytes
     try:
         with nogil:
             if codec == 0 and src.path != NULL:
-                fd = _open_chunk(src.path, &file_nbytes, &err_no)
+                fd = _open_chunk(&src, &file_nbytes, &err_no)
                 if fd < 0:
                     rc = IS_MISSING if fd == -IS_MISSING else fd
                 else:

@@ -86,7 +86,7 @@ class ChunkSources:
         self.from_files = root is not None
         if self.from_files:
             # keys are built from digits, separators and a validated path: safe as file names
-            self.items = [root + b"/" + os.fsencode(k) for k in keys]
+            self.items = _chunkio.ChunkFiles(root, keys)
         else:
             fetched = array._fetch(keys)
             self.items = [fetched.get(k) for k in keys]
@@ -94,7 +94,7 @@ class ChunkSources:
     def describe_error(self, index, code, err_no):
         key = self.keys[index]
         if code == -4 and err_no:
-            path = os.fsdecode(self.items[index]) if self.from_files else key
+            path = os.fsdecode(self.items.path(index)) if self.from_files else key
             return OSError(err_no, f"{os.strerror(err_no)} (chunk {key!r})", path)
         reason = _chunkio.ERROR_NAMES.get(code, f"error {code}")
         return ChunkDecodeError(key, reason)
