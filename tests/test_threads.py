@@ -527,3 +527,23 @@ def test_many_threads_read_one_array(tmp_path, compressor):
         t.join(25)
     assert not any(t.is_alive() for t in workers)
     assert errors == []
+
+
+def test_thread_scratch_is_reused_per_thread_and_slot():
+    from zarr_fast.parallel import thread_scratch
+
+    first = thread_scratch("test-slot", 1000)
+    again = thread_scratch("test-slot", 600)
+    assert first.dtype == np.uint8 and first.shape == (1000,) and again.shape == (600,)
+    assert np.shares_memory(first, again)
+    assert not np.shares_memory(first, thread_scratch("test-other-slot", 1000))
+    bigger = thread_scratch("test-slot", 5000)
+    assert bigger.shape == (5000,)
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(thread_scratch("test-slot", 5000)))
+    worker.start()
+    worker.join()
+    assert not np.shares_memory(seen[0], bigger)
+    # past the size kept, every call gets its own memory
+    huge = 65 << 20
+    assert not np.shares_memory(thread_scratch("test-huge", huge), thread_scratch("test-huge", huge))

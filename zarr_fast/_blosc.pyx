@@ -861,8 +861,14 @@ def decode_by_blocks(src, dst):
     return True
 
 
-def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int nthreads=1):
-    """Encode a contiguous array as ``numcodecs.Blosc(cname, clevel, shuffle, blocksize)``."""
+def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int nthreads=1,
+           out=None):
+    """Encode a contiguous array as ``numcodecs.Blosc(cname, clevel, shuffle, blocksize)``.
+
+    Returns bytes; with ``out`` (a writeable uint8 array of at least ``arr.nbytes + 16``
+    bytes, reused across calls so its pages are already in place) the frame is written
+    there and the view ``out[:frame size]`` is returned instead, with no copy.
+    """
     cdef const unsigned char[::1] data = _byte_view(arr, False)
     cdef bytes name
     cdef Py_ssize_t cbytes
@@ -877,7 +883,13 @@ def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int n
     if cname not in numcodecs.blosc.list_compressors():
         raise ValueError(f"compressor not supported: {cname!r}")
     name = cname.encode("ascii")
-    out = np.empty(data.shape[0] + _HEADER_NBYTES, dtype=np.uint8)
+    is_returned_as_bytes = out is None
+    if is_returned_as_bytes:
+        out = np.empty(data.shape[0] + _HEADER_NBYTES, dtype=np.uint8)
+    elif (not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.ndim != 1
+            or out.shape[0] < data.shape[0] + _HEADER_NBYTES):
+        raise ValueError(f"out must be a 1-D uint8 array of at least "
+                         f"{data.shape[0] + _HEADER_NBYTES} bytes")
     cdef unsigned char[::1] dst = out
     cdef const char* cname_ptr = name
     cdef const unsigned char* src_ptr = _cptr(data)
@@ -885,7 +897,7 @@ def encode(arr, cname="lz4", int clevel=5, int shuffle=1, int blocksize=0, int n
         cbytes = encode_blosc(src_ptr, data.shape[0], itemsize, &dst[0], dst.shape[0],
                               clevel, shuffle, cname_ptr, blocksize, nthreads)
     _check(<int>cbytes if cbytes < 0 else 0, "encode")
-    return out[:cbytes].tobytes()
+    return out[:cbytes].tobytes() if is_returned_as_bytes else out[:cbytes]
 
 
 cdef object _offsets_array(item_byte_offsets):

@@ -63,7 +63,7 @@ def write_chunk_files(store, root, encoded):
     keys = list(encoded)
     paths = [root + b"/" + os.fsencode(k) for k in keys]
     for index, _ in _chunkio.write_files(paths, [encoded[k] for k in keys]):
-        store[keys[index]] = encoded[keys[index]]
+        store[keys[index]] = bytes(encoded[keys[index]])
 
 
 def _directory_of(store):

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _chunkcopy, _indexing, chunkio, config
 from .attrs import Attributes
-from .codecs.pipeline import CodecPipeline
+from .codecs.pipeline import BLOSC_HEADER_NBYTES, CodecPipeline
 from .context import Context
 from .errors import ArrayNotFoundError, BoundsCheckError, MetadataError, ReadOnlyError, err_too_many_indices
 from .indexing import (
@@ -51,7 +51,7 @@ from .indexing import (
     orthogonal_selection,
     pop_fields,
 )
-from .parallel import Cancelled, run_ranges
+from .parallel import Cancelled, run_ranges, thread_scratch
 from .meta.dtypes import object_chunk_is_fill
 from .meta.v2 import (
     ARRAY_META_KEY,
@@ -942,6 +942,11 @@ class Array:
 
                 def task(start, stop, cancel):
                     results = {}
+                    # chunk files are written as soon as they are encoded, so one frame
+                    # buffer per thread serves every chunk (no bytes object per chunk)
+                    frame = None
+                    if file_root is not None:
+                        frame = thread_scratch("frame", self._pipeline.chunk_nbytes + BLOSC_HEADER_NBYTES)
                     for i in batch[start:stop]:
                         if cancel.is_set():
                             raise Cancelled()
@@ -953,14 +958,13 @@ class Array:
                         if not self._write_empty_chunks and self._is_fill_only(chunk):
                             encoded = None
                         else:
-                            encoded = self._pipeline.encode(chunk)
-                        if is_threadsafe and (encoded is None or file_root is None):
+                            encoded = self._pipeline.encode(chunk, frame)
+                        if file_root is not None and encoded is not None:
+                            chunkio.write_chunk_files(store, file_root, {key: encoded})
+                        elif is_threadsafe:
                             _put_chunk(store, key, encoded)
                         else:
                             results[key] = encoded
-                    if file_root is not None and results:
-                        chunkio.write_chunk_files(store, file_root, results)
-                        return {}
                     return results
 
                 results = run_ranges(task, len(batch), nthreads)
@@ -969,6 +973,14 @@ class Array:
                     for part in results:
                         merged.update(part)
                     self._put_chunks(store, merged)
+
+    def _scratch_chunk(self):
+        """An uninitialised chunk for a build that ``_write_chunks`` encodes before the same
+        thread builds the next one: its memory is reused rather than faulted in anew."""
+        if self._dtype.hasobject:
+            return np.empty(self._chunks, dtype=self._dtype, order=self._order)
+        raw = thread_scratch("chunk", self._pipeline.chunk_nbytes)
+        return raw.view(self._dtype).reshape(self._chunks, order=self._order)
 
     @staticmethod
     def _put_chunks(store, encoded):
@@ -1026,7 +1038,7 @@ class Array:
                     )]
                     if region.flags[is_layout]:
                         return region
-                chunk = np.empty(self._chunks, dtype=self._dtype, order=self._order)
+                chunk = self._scratch_chunk()
                 if is_scalar_value:
                     chunk.fill(value[()])
                     return chunk

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from . import config
+
+# per-thread scratch kept between calls up to this size; larger ones are allocated per use
+_MAX_KEPT_SCRATCH_NBYTES = 64 << 20
+_scratch = threading.local()
 
 
 class Cancelled(Exception):
@@ -82,3 +88,16 @@ def run_ranges(task, nitems, nthreads=None, min_items_per_range=1):
     if error is not None:
         raise error
     return results
+
+
+def thread_scratch(slot, nbytes):
+    """A uint8 array of ``nbytes`` owned by the calling thread, reused by its next call for
+    the same ``slot``, so its pages are faulted in once (fresh pages cost the kernel a
+    zeroing pass over them). The caller must be done with it before asking again."""
+    kept = getattr(_scratch, slot, None)
+    if kept is not None and kept.shape[0] >= nbytes:
+        return kept[:nbytes]
+    buffer = np.empty(nbytes, dtype=np.uint8)
+    if nbytes <= _MAX_KEPT_SCRATCH_NBYTES:
+        setattr(_scratch, slot, buffer)
+    return buffer

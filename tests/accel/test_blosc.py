@@ -508,3 +508,22 @@ def test_corrupt_frames_decode_by_blocks_as_c_blosc_or_raise(cname, shuffle, dat
     whole = np.empty_like(arr)
     _blosc.decode_into(frame, whole)   # c-blosc must accept what the block decoder accepted
     assert out.tobytes() == whole.tobytes()
+
+
+def test_encode_into_a_reused_frame_gives_the_same_bytes():
+    rng = np.random.default_rng(11)
+    frame = np.empty(64 * 64 * 4 + 16, dtype=np.uint8)
+    for seed in range(3):
+        chunk = (rng.standard_normal((64, 64)) * (seed + 1)).round(2).astype("<f4")
+        view = _blosc.encode(chunk, "lz4", 5, 1, 0, 1, out=frame)
+        assert view.base is frame or view.base is frame.base or np.shares_memory(view, frame)
+        assert bytes(view) == _blosc.encode(chunk, "lz4", 5, 1, 0, 1)
+        assert bytes(view) == numcodecs.Blosc("lz4", 5, 1).encode(chunk)
+
+
+def test_encode_refuses_a_frame_too_small():
+    chunk = np.zeros(100, dtype="<i8")
+    with pytest.raises(ValueError, match="at least 816 bytes"):
+        _blosc.encode(chunk, "lz4", 5, 1, 0, 1, out=np.empty(815, dtype=np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        _blosc.encode(chunk, "lz4", 5, 1, 0, 1, out=np.empty(816, dtype=np.int8))

@@ -160,20 +160,27 @@ class CodecPipeline:
 
     # ---------------------------------------------------------------------------------- encode
 
-    def encode(self, chunk):
-        """Encode a chunk array (the chunk's shape, the array's order) to bytes for the store."""
+    def encode(self, chunk, frame=None):
+        """Encode a chunk array (the chunk's shape, the array's order) to bytes for the store.
+
+        With ``frame`` (a uint8 scratch array of at least ``chunk_nbytes + 16`` bytes), a
+        chunk encoded by the compiled path (blosc, or no codec at all) comes back as a view
+        of ``frame`` or of ``chunk`` instead of new bytes: the caller stores it before it
+        reuses either.
+        """
         data = chunk
         for codec in self.filters:
             data = codec.encode(data)
         if isinstance(data, np.ndarray) and data.dtype.hasobject:
             raise RuntimeError("cannot write object array without object codec")
-        if self._blosc_args is not None and isinstance(data, np.ndarray) and (
-            data.flags.c_contiguous or data.flags.f_contiguous
-        ):
-            return _blosc.encode(data, *self._blosc_args, nthreads=1)
+        is_contiguous = isinstance(data, np.ndarray) and (data.flags.c_contiguous or data.flags.f_contiguous)
+        if self._blosc_args is not None and is_contiguous:
+            return _blosc.encode(data, *self._blosc_args, nthreads=1, out=frame)
         if self.compressor is not None:
             data = self.compressor.encode(data)
         if isinstance(data, np.ndarray):
+            if frame is not None and data is chunk and is_contiguous:
+                return data.reshape(-1, order="A").view(np.uint8)
             return data.tobytes(order="A")
         return bytes(data) if not isinstance(data, bytes) else data
 
