@@ -18,6 +18,9 @@ How the numbers are kept honest on a small, noisy VM:
 - Every workload first runs once per implementation unrecorded (the warm-up): fresh memory
   costs a page fault per page the first time it is touched, which on a VM can cost more than the
   work being timed. The warm-up result is also the one checked for correctness.
+- Dirty file pages are flushed (``os.sync``) after the stores are built and after every run of
+  a write workload, outside the clock: the kernel's background writeback of 65,536 freshly
+  written chunk files otherwise lands, CPU and all, in whichever read is being timed later.
 - Each repeat then runs every implementation back to back (interleaved), so drift of the machine
   hits all alike; the table shows medians (``--repeat``, default 5). An implementation whose
   warm-up is too slow for ``--row-budget`` gets fewer repeats for that row, and the table says so
@@ -488,6 +491,17 @@ class Worker:
         self.conn.close()
 
 
+def settle_writeback():
+    """Flush dirty file pages now, outside every timing.
+
+    The kernel writes stored chunks back to disk in the background, half a minute later and
+    with CPU time of its own. Unflushed, the stores written while building (and by each write
+    workload) are written back while later workloads are timed, and hurt whichever
+    implementation is running then, most of all one that keeps every core busy.
+    """
+    os.sync()
+
+
 def run_workload(workload, workers, repeat, row_budget, root):
     """Warm up and check each implementation in its worker, then interleaved repeats.
 
@@ -498,7 +512,14 @@ def run_workload(workload, workers, repeat, row_budget, root):
     sample (at that length the first-touch cost the warm-up exists for is a few percent at most).
     """
     impls = list(workers)
-    warm = {impl: workers[impl].call("run", workload.wid) for impl in impls}
+
+    def run_once(impl):
+        seconds = workers[impl].call("run", workload.wid)
+        if workload.written:
+            settle_writeback()
+        return seconds
+
+    warm = {impl: run_once(impl) for impl in impls}
     if workload.written:  # after every warm-up: zarr_fast's store is compared with zarr 2.18.7's
         for impl in impls:
             workers[impl].call("verify", workload.wid)
@@ -513,7 +534,7 @@ def run_workload(workload, workers, repeat, row_budget, root):
     for round_index in range(max(nrepeat.values())):
         for impl in impls:
             if round_index < nrepeat[impl]:
-                samples[impl].append(workers[impl].call("run", workload.wid))
+                samples[impl].append(run_once(impl))
     return samples, warm, [impl for impl in impls if not nrepeat[impl]]
 
 
@@ -825,6 +846,7 @@ def main(argv=None):
         # the shared writer first: the others open the stores it writes
         rows = {impl: workers[impl].call("build", data_path, root, chunks, small_chunks, wanted, paths, shared_writer)
                 for impl in sorted(impls, key=lambda impl: impl != shared_writer)}
+        settle_writeback()
         workloads = [Workload(**row) for row in rows[impls[0]]]
         # the store zarr_fast and zarr 2.18.7 share (tensorstore's own copy when it runs alone)
         main_path = paths[("main", next((i for i in impls if i != "tensorstore"), impls[0]))]
