@@ -286,6 +286,35 @@ def plan_int(index, offset_t dim_len, offset_t chunk_len):
     return chunk_ix, bounds, local, order
 
 
+def wrap_coords(offset_t[:, ::1] coords, shape):
+    """Wrap negative coordinates in place (``-1`` is the last index) and bounds-check them.
+
+    ``coords`` is ``(ndim, n)``, one row per axis of ``shape``. Returns -1 when every
+    coordinate now lies in ``[0, shape[d])``, else the first axis holding one that does not
+    (the caller raises the error it names). One pass per axis.
+    """
+    cdef Py_ssize_t ndim = coords.shape[0], n = coords.shape[1], i
+    cdef int d
+    cdef offset_t dim_len, value
+    if len(shape) != ndim:
+        raise ValueError(f"coords must have one row per dimension of shape {tuple(shape)}, "
+                         f"found {ndim} rows")
+    for d in range(ndim):
+        dim_len = shape[d]
+        with nogil:
+            for i in range(n):
+                value = coords[d, i]
+                if value < 0:
+                    value += dim_len
+                    coords[d, i] = value
+                if value < 0 or value >= dim_len:
+                    break
+            else:
+                continue
+        return d
+    return -1
+
+
 cdef inline offset_t _divide(offset_t value, offset_t divisor, double inverse) noexcept nogil:
     # value // divisor for 0 <= value < 2**52 by a multiply: an integer division costs
     # ~25 cycles, and a million points take two per axis. The float quotient is off by at

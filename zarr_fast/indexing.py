@@ -248,13 +248,18 @@ def _plan_integer(dim_sel, dim_len, dim_chunk_len):
     return _indexing.plan_slice(i, i + 1, 1, dim_len, dim_chunk_len)
 
 
-def _normalize_int_array(dim_sel, dim_len):
+def _checked_int_array(dim_sel, dim_len):
+    """``dim_sel`` as an integer array whose values all fit in int64 (not yet wrapped)."""
     idx = np.asarray(dim_sel)
     if idx.dtype.kind not in "ui":
         raise IndexError(f"expected an integer array, got dtype {idx.dtype}")
     if idx.dtype.kind == "u" and idx.size and idx.max() > np.iinfo(np.int64).max:
         raise BoundsCheckError(dim_len)
-    idx = idx.astype(np.int64, copy=True)
+    return idx
+
+
+def _normalize_int_array(dim_sel, dim_len):
+    idx = _checked_int_array(dim_sel, dim_len).astype(np.int64, copy=True)
     negative = idx < 0
     if negative.any():
         idx[negative] += dim_len
@@ -388,11 +393,17 @@ def coordinate_selection(selection, shape, chunks, chunk_strides=None):
             "invalid coordinate selection; expected one integer (coordinate) array per "
             f"dimension of the target array, got {selection!r}"
         )
-    normalized = [_normalize_int_array(s, n) for s, n in zip(selection, shape)]
-    broadcast = np.broadcast_arrays(*normalized)
+    arrays = [_checked_int_array(s, n) for s, n in zip(selection, shape)]
+    broadcast = np.broadcast_arrays(*arrays)
     sel_shape = broadcast[0].shape if broadcast[0].shape else (1,)
     if broadcast:
-        coords = np.ascontiguousarray(np.stack([b.reshape(-1) for b in broadcast]))
+        # one int64 copy per axis, then negatives wrapped and bounds checked in one pass
+        coords = np.empty((len(broadcast), broadcast[0].size), dtype=np.int64)
+        for d, b in enumerate(broadcast):
+            coords[d] = b.reshape(-1)
+        bad_axis = _indexing.wrap_coords(coords, shape)
+        if bad_axis >= 0:
+            raise BoundsCheckError(shape[bad_axis])
     else:
         coords = np.empty((0, 1), dtype=np.int64)
     return _point_selection(coords, sel_shape, shape, chunks, chunk_strides)

@@ -214,3 +214,30 @@ def test_unravel_chunk_ids_examples():
     assert _indexing.unravel_chunk_ids([0], ()).shape == (1, 0)
     with pytest.raises(IndexError, match="chunk id 8"):
         _indexing.unravel_chunk_ids([8], (4, 2))
+
+
+def test_wrap_coords_wraps_negatives_and_names_the_bad_axis():
+    coords = np.array([[0, -1, -10, 9], [3, -4, 0, 2]], dtype=np.int64)
+    assert _indexing.wrap_coords(coords, (10, 4)) == -1
+    assert coords.tolist() == [[0, 9, 0, 9], [3, 0, 0, 2]]
+    assert _indexing.wrap_coords(np.array([[0, 1], [4, 0]], dtype=np.int64), (10, 4)) == 1
+    assert _indexing.wrap_coords(np.array([[-11], [0]], dtype=np.int64), (10, 4)) == 0
+    with pytest.raises(ValueError, match="one row per dimension"):
+        _indexing.wrap_coords(np.zeros((1, 2), dtype=np.int64), (10, 4))
+
+
+def test_vindex_wraps_negatives_and_rejects_out_of_bounds():
+    import zarr_fast
+    from zarr_fast.errors import BoundsCheckError
+
+    values = np.arange(60, dtype="<i4").reshape(6, 10)
+    z = zarr_fast.array(values, chunks=(4, 3))
+    rows, cols = np.array([-1, 0, -6, 5]), np.array([[-10], [9]])   # broadcast to (2, 4)
+    np.testing.assert_array_equal(z.vindex[rows, cols], values[rows, cols])
+    np.testing.assert_array_equal(z.vindex[[5, 0], np.array([9, 0], dtype=np.uint64)], values[[5, 0], [9, 0]])
+    with pytest.raises(BoundsCheckError, match="length 10"):
+        z.vindex[[0, 1], [0, 10]]
+    with pytest.raises(BoundsCheckError, match="length 6"):
+        z.vindex[[-7, 1], [0, 1]]
+    with pytest.raises(BoundsCheckError, match="length 10"):
+        z.vindex[[0], np.array([2**63 + 5], dtype=np.uint64)]
