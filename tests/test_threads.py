@@ -547,3 +547,46 @@ def test_thread_scratch_is_reused_per_thread_and_slot():
     # past the size kept, every call gets its own memory
     huge = 65 << 20
     assert not np.shares_memory(thread_scratch("test-huge", huge), thread_scratch("test-huge", huge))
+
+
+def test_run_ranges_in_pieces_covers_every_item_once_in_order_within_the_budget():
+    import time as _time
+
+    from zarr_fast.parallel import run_ranges
+
+    active, peak, seen = [0], [0], []
+    lock = threading.Lock()
+
+    def task(start, stop, cancel):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        _time.sleep(0.002 * (start % 3))   # uneven pieces
+        with lock:
+            active[0] -= 1
+            seen.extend(range(start, stop))
+        return (start, stop)
+
+    results = run_ranges(task, 103, nthreads=3, pieces_per_thread=4)
+    assert len(results) == 12
+    assert [r[0] for r in results] == sorted(r[0] for r in results)
+    assert results[0][0] == 0 and results[-1][1] == 103
+    assert all(a[1] == b[0] for a, b in zip(results, results[1:]))
+    assert sorted(seen) == list(range(103))
+    assert peak[0] <= 3
+
+
+def test_run_ranges_in_pieces_stops_at_the_first_error():
+    from zarr_fast.parallel import run_ranges
+
+    started = []
+
+    def task(start, stop, cancel):
+        started.append(start)
+        if start == 0:
+            raise ValueError("piece 0 failed")
+        return start
+
+    with pytest.raises(ValueError, match="piece 0 failed"):
+        run_ranges(task, 1000, nthreads=2, pieces_per_thread=50)
+    assert len(started) < 100   # the others saw the cancel and took no more pieces

@@ -898,15 +898,22 @@ def read_points(object sources, bint from_files, const offset_t[::1] bounds,
         raise RuntimeError("blosc is not available to the compiled chunk path")
     if n == 0:
         return []
-    if np.any(np.diff(bounds) < 0):
+    # only this call's chunks are read, so only their entries need checking
+    mine = np.asarray(bounds[start:stop + 1])
+    if np.any(np.diff(mine) < 0) or mine[0] < 0 or mine[mine.shape[0] - 1] > n:
         raise ValueError("point bounds are not increasing")
-    if np.min(src_offsets) < 0 or np.min(dst_offsets) < 0 \
-            or np.max(src_offsets) + itemsize > chunk_nbytes or np.max(dst_offsets) + itemsize > out_extent:
-        raise ValueError("point offsets reach outside the chunk or the output")
+    first_entry, stop_entry = mine[0], mine[mine.shape[0] - 1]
+    if stop_entry > first_entry:
+        src_mine = np.asarray(src_offsets[first_entry:stop_entry])
+        dst_mine = np.asarray(dst_offsets[first_entry:stop_entry])
+        if (src_mine.min() < 0 or dst_mine.min() < 0 or src_mine.max() + itemsize > chunk_nbytes
+                or dst_mine.max() + itemsize > out_extent):
+            raise ValueError("point offsets reach outside the chunk or the output")
     fill = _fill_item(fill, itemsize)
     if fill is not None:
         fill_data = <const char*>cnp.PyArray_DATA(fill)
-    zeros = np.zeros(max(1, n), dtype=np.int64)
+    # source offsets of the fill item: one per point of the largest chunk here
+    zeros = np.zeros(max(1, int(np.diff(mine).max(initial=0))), dtype=np.int64)
     cdef const offset_t[::1] zero_view = zeros
     batch = _Batch(sources, from_files, start, stop, chunk_nbytes)
     cdef _Batch b_ = <_Batch>batch

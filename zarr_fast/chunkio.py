@@ -25,6 +25,9 @@ from .parallel import Cancelled, run_ranges
 
 # below this many chunk bytes per worker, threads cost more than they save
 _MIN_BYTES_PER_RANGE = 1 << 20
+# reads hand out this many ranges per thread: chunks that cost unequal work (edge chunks,
+# missing ones) or a core taken by another process then leave no thread idle at the end
+_PIECES_PER_THREAD = 4
 
 
 def _codec_kind(pipeline):
@@ -159,7 +162,7 @@ def read_orthogonal(array, plan, full_out, keys, positions, table):
             direct_ok, codec_threads, start, stop, outer, row_nbytes,
         )
 
-    _raise_first(sources, run_ranges(task, len(keys), nthreads))
+    _raise_first(sources, run_ranges(task, len(keys), nthreads, pieces_per_thread=_PIECES_PER_THREAD))
 
 
 def read_points(array, plan, out, keys, chunk_offsets):
@@ -174,7 +177,7 @@ def read_points(array, plan, out, keys, chunk_offsets):
             array._fill_item, sources.codec, array._pipeline.chunk_nbytes, codec_threads, start, stop,
         )
 
-    _raise_first(sources, run_ranges(task, len(keys), nthreads))
+    _raise_first(sources, run_ranges(task, len(keys), nthreads, pieces_per_thread=_PIECES_PER_THREAD))
 
 
 def source_of(array):

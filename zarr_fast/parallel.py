@@ -1,10 +1,11 @@
 """Run a batch of independent work items on the shared pool within the thread budget.
 
-``run_ranges(task, nitems)`` splits ``range(nitems)`` into at most ``config.get_threads()``
-contiguous ranges and calls ``task(start, stop)`` for each, one range per worker, so the
-budget bounds concurrency. The first exception raised by any range is re-raised in the
-caller after every range has stopped (ranges share a ``cancel`` event that tasks may poll
-to stop early); results come back in range order.
+``run_ranges(task, nitems)`` splits ``range(nitems)`` into contiguous ranges (one per thread,
+or several that the threads take in turn) and calls ``task(start, stop)`` for each, with at
+most ``config.get_threads()`` running at once, so the budget bounds concurrency. The first
+exception raised by any range is re-raised in the caller after every range has stopped
+(ranges share a ``cancel`` event that tasks may poll to stop early); results come back in
+range order.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def split(nitems, nparts):
     return ranges
 
 
-def run_ranges(task, nitems, nthreads=None, min_items_per_range=1):
+def run_ranges(task, nitems, nthreads=None, min_items_per_range=1, pieces_per_thread=1):
     """Call ``task(start, stop, cancel)`` over ``range(nitems)`` split across the budget.
 
     Parameters
@@ -49,6 +50,10 @@ def run_ranges(task, nitems, nthreads=None, min_items_per_range=1):
         Budget to use (default: ``config.get_threads()``).
     min_items_per_range : int, optional
         Do not split finer than this (small batches run inline).
+    pieces_per_thread : int, optional
+        Split into this many ranges per thread, which the threads take in turn as each
+        finishes one: a thread slowed by uneven chunks or by another process on its core
+        leaves its remaining pieces to the others. Still at most ``nthreads`` at a time.
 
     Returns
     -------
@@ -56,30 +61,38 @@ def run_ranges(task, nitems, nthreads=None, min_items_per_range=1):
         The results of each range, in range order.
     """
     nthreads = config.get_threads() if nthreads is None else nthreads
-    nparts = min(nthreads, max(1, nitems // max(1, min_items_per_range)))
+    nworkers = min(nthreads, max(1, nitems // max(1, min_items_per_range)))
     cancel = threading.Event()
-    if nparts <= 1 or nitems <= 1:
+    if nworkers <= 1 or nitems <= 1:
         return [task(0, nitems, cancel)] if nitems else []
-    ranges = split(nitems, nparts)
-    pool = config.get_pool(nparts)
+    ranges = split(nitems, nworkers * max(1, pieces_per_thread))
+    pool = config.get_pool(nworkers)
+    results = [None] * len(ranges)
+    next_piece = iter(range(len(ranges)))
+    lock = threading.Lock()
 
-    def guarded(start, stop):
-        try:
-            return task(start, stop, cancel)
-        except BaseException:
-            cancel.set()
-            raise
+    def worker():
+        while not cancel.is_set():
+            with lock:
+                index = next(next_piece, None)
+            if index is None:
+                return
+            try:
+                results[index] = task(*ranges[index], cancel)
+            except BaseException:
+                cancel.set()
+                raise
 
-    # the caller's thread runs the first range itself: one fewer hand-off, same budget
-    futures = [pool.submit(guarded, start, stop) for start, stop in ranges[1:]]
-    results, error = [None] * len(ranges), None
+    # the caller's thread works too: one fewer hand-off, same budget
+    futures = [pool.submit(worker) for _ in range(nworkers - 1)]
+    error = None
     try:
-        results[0] = guarded(*ranges[0])
+        worker()
     except BaseException as e:
         error = e
-    for i, future in enumerate(futures, start=1):
+    for future in futures:
         try:
-            results[i] = future.result()
+            future.result()
         except Cancelled:
             pass
         except BaseException as e:
