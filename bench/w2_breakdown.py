@@ -3,8 +3,10 @@
 Measures, on the W2 layout (float32 N x N, 1024-scaled chunks, blosc lz4 clevel 5 byte
 shuffle) and on W8 (the same, uncompressed), medians of interleaved repeats:
 
-* the all-core Blosc decode limit (every chunk decoded into a reused buffer, one chunk per
-  thread, as ``side_by_side.py`` measures it);
+* the all-core Blosc decode limit three ways: into one reused buffer per thread (the bytes
+  stay in cache), into one existing buffer per chunk (``side_by_side.py``'s limit: the
+  decoded gigabyte is written to memory that is already in place, as a read into ``out=``
+  does), and into one new array (what a read that returns a new result must at least pay);
 * zarr_fast reading the whole array into a fresh result (``z[...]``, what W2 times);
 * zarr_fast reading it into a preallocated, already-touched array (``get_basic_selection(...,
   out=)``): the same decode and copies, without first-touching a new output;
@@ -81,15 +83,28 @@ def main(argv=None):
                                       range(len(frames))))
 
                 limit = timed(decode_all, args.repeat)
+                # side_by_side.py's limit: every chunk into a buffer of its own, all touched
+                # before (1 GiB of existing memory, as a read into ``out=`` writes)
+                slots = np.ones((len(frames), chunk * chunk), dtype="f4")
+
+                def decode_into(target):
+                    with ThreadPoolExecutor(nthreads) as pool:
+                        list(pool.map(lambda i: codec.decode(frames[i], out=target[i]), range(len(frames))))
+
+                limit_slots = timed(lambda: decode_into(slots), args.repeat)
+                limit_new = timed(lambda: decode_into(np.empty_like(slots)), args.repeat)
         nbytes = n * n * 4
         print(f"{n}x{n} float32, chunks {chunk}x{chunk}, median of {args.repeat}, "
               f"{len(os.sched_getaffinity(0))} CPUs")
-        print(f"all-core Blosc decode limit: {limit * 1e3:.1f} ms ({nbytes / limit / 1e9:.2f} GB/s)")
+        print(f"all-core Blosc decode limit: {limit * 1e3:.1f} ms ({nbytes / limit / 1e9:.2f} GB/s) into one "
+              f"reused buffer per thread; {limit_slots * 1e3:.1f} ms into one existing buffer per chunk "
+              f"(side_by_side.py's limit); {limit_new * 1e3:.1f} ms into one new array")
         print(f"{'workload':18s} {'fresh result':>14s} {'into out=':>12s} {'touch output':>14s} "
-              f"{'into out= vs limit':>20s}")
+              f"{'fresh vs slots':>16s} {'into out= vs slots':>20s}")
         for name, fresh, into, touch in rows:
-            share = f"{limit / into:.0%}" if name.startswith("W2") else "-"
-            print(f"{name:18s} {fresh * 1e3:11.1f} ms {into * 1e3:9.1f} ms {touch * 1e3:11.1f} ms {share:>20s}")
+            shares = (f"{limit_slots / fresh:.0%}", f"{limit_slots / into:.0%}") if name.startswith("W2") else ("-", "-")
+            print(f"{name:18s} {fresh * 1e3:11.1f} ms {into * 1e3:9.1f} ms {touch * 1e3:11.1f} ms "
+                  f"{shares[0]:>16s} {shares[1]:>20s}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
