@@ -545,7 +545,7 @@ def test_thread_scratch_is_reused_per_thread_and_slot():
     worker.join()
     assert not np.shares_memory(seen[0], bigger)
     # past the size kept, every call gets its own memory
-    huge = 65 << 20
+    huge = 17 << 20
     assert not np.shares_memory(thread_scratch("test-huge", huge), thread_scratch("test-huge", huge))
 
 

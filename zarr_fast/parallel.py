@@ -15,8 +15,10 @@ import numpy as np
 
 from . import config
 
-# per-thread scratch kept between calls up to this size; larger ones are allocated per use
-_MAX_KEPT_SCRATCH_NBYTES = 64 << 20
+# per-thread scratch kept between calls up to this size (every thread that ever wrote keeps
+# up to two such buffers); larger ones are allocated per use, where the fresh pages cost
+# little beside encoding that much data
+_MAX_KEPT_SCRATCH_NBYTES = 16 << 20
 _scratch = threading.local()
 
 
