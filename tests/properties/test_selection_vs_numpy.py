@@ -11,6 +11,11 @@ block slices with step 1, and no duplicate coordinates for writes (their result 
 defined by NumPy either).
 """
 
+import atexit
+import itertools
+import shutil
+import tempfile
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -30,6 +35,19 @@ COMPRESSORS = {
     "blosc-lz4": lambda: Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE),
     "zlib": lambda: Zlib(level=1),
 }
+
+
+# directory stores take the compiled file paths (chunk files opened and written by the
+# workers, reused write buffers); each example gets a fresh folder under one root
+_STORE_ROOT = tempfile.mkdtemp(prefix="zarr-fast-props-")
+atexit.register(shutil.rmtree, _STORE_ROOT, ignore_errors=True)
+_STORE_SERIAL = itertools.count()
+
+
+def _new_store(kind):
+    if kind == "memory":
+        return zarr_fast.storage.MemoryStore()
+    return zarr_fast.storage.DirectoryStore(f"{_STORE_ROOT}/{next(_STORE_SERIAL)}")
 
 
 def _values(dtype, shape, seed):
@@ -73,12 +91,13 @@ def layouts(draw, min_ndim=0, nonempty=False, dtypes=DTYPES):
     order = draw(st.sampled_from("CF"))
     codec = draw(st.sampled_from(sorted(COMPRESSORS)))
     separator = draw(st.sampled_from([".", "/"]))
+    store_kind = draw(st.sampled_from(["memory", "directory"]))
     seed = draw(st.integers(0, 2**16))
     data = _values(dtype, shape, seed)
     z = zarr_fast.create(
         shape=shape, chunks=chunks, dtype=dtype, order=order,
         compressor=COMPRESSORS[codec](), dimension_separator=separator,
-        store=zarr_fast.storage.MemoryStore(),
+        store=_new_store(store_kind),
     )
     z[...] = data
     return z, data
