@@ -125,16 +125,26 @@ cdef inline uint32_t _le32(const unsigned char* p) noexcept nogil:
     return p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24)
 
 
-cdef int decode_blosc(const unsigned char* src, size_t src_nbytes, void* dst,
-                      size_t dst_nbytes, int nthreads) noexcept nogil:
+cdef int _check_frame(const unsigned char* frame, size_t frame_nbytes,
+                      size_t dst_nbytes) noexcept nogil:
+    # What every whole-frame decode checks first: blosc bound, a valid header for exactly
+    # this stored length, and the decoded size the caller expects. 0 or an error code.
     cdef size_t nbytes = 0
-    cdef int ret
     if not _is_bound:
         return ERR_UNBOUND
-    if src_nbytes < _HEADER_NBYTES or _validate(src, src_nbytes, &nbytes) != 0:
+    if frame_nbytes < _HEADER_NBYTES or _validate(frame, frame_nbytes, &nbytes) != 0:
         return ERR_HEADER
     if nbytes != dst_nbytes:
         return ERR_SIZE
+    return 0
+
+
+cdef int decode_blosc(const unsigned char* src, size_t src_nbytes, void* dst,
+                      size_t dst_nbytes, int nthreads) noexcept nogil:
+    cdef size_t nbytes = dst_nbytes
+    cdef int ret = _check_frame(src, src_nbytes, dst_nbytes)
+    if ret != 0:
+        return ret
     if (src[2] & _FLAG_MEMCPYED) and src_nbytes != nbytes + _HEADER_NBYTES:
         return ERR_HEADER
     ret = _decompress_ctx(src, dst, dst_nbytes, nthreads if nthreads > 0 else 1)
@@ -618,14 +628,11 @@ cdef extern from "zf_unshuffle.h" nogil:
 cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
                            size_t frame_nbytes, size_t dst_nbytes) noexcept nogil:
     # The header checks of decode_blosc, then the limits of what blosc_decode_block does.
-    cdef size_t nbytes = 0
+    cdef size_t nbytes = dst_nbytes
     cdef unsigned char flags
-    if not _is_bound:
-        return ERR_UNBOUND
-    if frame_nbytes < _HEADER_NBYTES or _validate(frame, frame_nbytes, &nbytes) != 0:
-        return ERR_HEADER
-    if nbytes != dst_nbytes:
-        return ERR_SIZE
+    cdef int ret = _check_frame(frame, frame_nbytes, dst_nbytes)
+    if ret != 0:
+        return ret
     flags = frame[2]
     blocks.frame = frame
     blocks.frame_nbytes = frame_nbytes
