@@ -80,16 +80,16 @@ def test_array_paths_beyond_ascii(tmp_path):
 
 
 def test_chunk_files_pack_keys_and_refuse_nul(tmp_path):
-    from zarr_fast import _chunkio
+    from zarr_fast import _chunkfiles
 
-    files = _chunkio.ChunkFiles(os.fsencode(str(tmp_path)), ["0.0", "a/1.2", "é"])
+    files = _chunkfiles.ChunkFiles(os.fsencode(str(tmp_path)), ["0.0", "a/1.2", "é"])
     assert len(files) == 3
     assert files.path(1) == os.fsencode(str(tmp_path)) + b"/a/1.2"
     assert files.path(2) == os.fsencode(str(tmp_path) + "/é")
     with pytest.raises(IndexError):
         files.path(3)
     with pytest.raises(ValueError, match="NUL"):
-        _chunkio.ChunkFiles(b"/tmp", ["0.0", "bad\0key"])
+        _chunkfiles.ChunkFiles(b"/tmp", ["0.0", "bad\0key"])
 
 
 # Raw chunks selected whole are read from their files straight into their strided region of

@@ -5,8 +5,9 @@
 ``read_orthogonal`` serves an orthogonal plan (basic, orthogonal and block selections) and
 ``read_points`` a coordinate plan, each for one contiguous range of the plan's chunks, so a
 caller runs one call per worker thread and touches no Python object per chunk. Sources are
-chunk files (opened, sized and read here) or in-memory encoded chunks; chunks are raw bytes
-(no compressor) or blosc frames (through ``_blosc``). Anything else takes the Python path.
+chunk files (``_chunkfiles`` opens, sizes and reads them) or in-memory encoded chunks; chunks
+are raw bytes (no compressor) or blosc frames (through ``_blosc``). Anything else takes the
+Python path.
 An lz4 blosc chunk read by many workers is decoded block by block into cache-sized scratch
 and its selected rows go straight to the output (``_scatter_by_blocks``): the decoded chunk
 never crosses memory whole, and blocks holding no selected row are never decoded.
@@ -20,13 +21,11 @@ batch and is reported as ``(chunk index, code, errno)``; absent chunks read as t
 import numpy as np
 
 cimport numpy as cnp
-from libc.errno cimport EINTR, ENOENT, ENOTDIR, errno
+from libc.errno cimport errno
 from libc.stdint cimport uint8_t
-from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memmove
-from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
-from posix.stat cimport S_ISDIR, fstat, struct_stat
-from posix.unistd cimport close, getpid, read, unlink, write
+from posix.unistd cimport close
 
 from zarr_fast._blosc cimport (
     ERR_IO,
@@ -41,6 +40,23 @@ from zarr_fast._blosc cimport (
     decode_blosc_items_from_fd,
 )
 from zarr_fast._chunkcopy cimport copy_items, copy_outer_product
+from zarr_fast._chunkfiles cimport (
+    AT_FDCWD,
+    IS_MISSING,
+    RUNS_PER_CALL,
+    ChunkFiles,
+    Encoded,
+    Scratch,
+    Source,
+    acquire_chunk,
+    iovec,
+    open_chunk,
+    preadv_all,
+    read_all,
+    release_chunk,
+    reserve_bytes,
+    reserve_file,
+)
 from zarr_fast._types cimport offset_t
 
 cnp.import_array()
@@ -49,7 +65,6 @@ CODEC_RAW = 0
 CODEC_BLOSC = 1
 
 cdef enum:
-    IS_MISSING = 1           # not an error: the chunk is absent and reads as the fill value
     NOT_RUNS = 2             # not an error: a raw chunk that is not whole rows; take the general path
     MAX_AXES = 64
     # a chunk of which at most this many items are selected, and at most 1/16 of its
@@ -69,113 +84,6 @@ def is_ready():
     return blosc_ready() != 0
 
 
-cdef struct Scratch:
-    # per-call buffers, reused across the batch so fresh pages are faulted in once
-    char* chunk              # one decoded chunk
-    unsigned char* file      # one encoded chunk read from a file
-    size_t file_capacity
-    offset_t* items          # item byte offsets of a sparse orthogonal selection
-    unsigned char* window    # decoded blocks of one chunk (see _scatter_by_blocks)
-    size_t window_capacity
-    unsigned char* planes    # one block's shuffled planes
-    size_t planes_capacity
-    unsigned char* pairs     # points of one chunk sorted by block (see _gather_points_by_blocks)
-    size_t pairs_capacity
-
-
-cdef struct Source:
-    int dirfd                        # the folder path is relative to (or AT_FDCWD)
-    const char* path                 # a chunk file, or NULL
-    const unsigned char* frame       # an in-memory encoded chunk, or NULL
-    size_t frame_nbytes
-
-
-cdef int _reserve(unsigned char** buf, size_t* capacity, size_t n) noexcept nogil:
-    cdef unsigned char* p
-    if n <= capacity[0]:
-        return 0
-    p = <unsigned char*>realloc(buf[0], n)
-    if p == NULL:
-        return ERR_IO
-    buf[0] = p
-    capacity[0] = n
-    return 0
-
-
-cdef inline int _reserve_file(Scratch* s, size_t n) noexcept nogil:
-    return _reserve(&s.file, &s.file_capacity, n)
-
-
-cdef extern from "<fcntl.h>" nogil:
-    int openat(int dirfd, const char* path, int flags, ...)
-    int AT_FDCWD
-    int O_DIRECTORY
-
-
-cdef int _open_chunk(const Source* src, size_t* file_nbytes, int* err_no) noexcept nogil:
-    # An open descriptor (>= 0), or -IS_MISSING / ERR_IO (negative) with err_no set.
-    # Relative to the store's folder, opened once per read: the kernel walks one name.
-    cdef int fd = openat(src.dirfd, src.path, O_RDONLY | O_CLOEXEC)
-    cdef struct_stat st
-    if fd < 0:
-        err_no[0] = errno
-        return -IS_MISSING if errno == ENOENT or errno == ENOTDIR else ERR_IO
-    if fstat(fd, &st) != 0:
-        err_no[0] = errno
-        close(fd)
-        return ERR_IO
-    if S_ISDIR(st.st_mode):
-        # a folder where a chunk would be is not a chunk (the store says KeyError too)
-        close(fd)
-        return -IS_MISSING
-    file_nbytes[0] = <size_t>st.st_size
-    return fd
-
-
-cdef extern from "<sys/uio.h>" nogil:
-    struct iovec:
-        void* iov_base
-        size_t iov_len
-    Py_ssize_t preadv(int fd, const iovec* iov, int iovcnt, long offset)
-
-
-cdef enum:
-    RUNS_PER_CALL = 1024      # Linux's IOV_MAX: iovecs one preadv may take
-
-
-cdef int _preadv_all(int fd, iovec* iov, int count, size_t offset, int* err_no) noexcept nogil:
-    # Fill every iovec from the file at offset on, resuming after short reads.
-    cdef int i = 0
-    cdef Py_ssize_t got
-    cdef size_t left
-    while i < count:
-        got = preadv(fd, iov + i, count - i, <long>offset)
-        if got < 0:
-            if errno == EINTR:
-                continue
-            err_no[0] = errno
-            return ERR_IO
-        if got == 0:
-            return ERR_SIZE      # the file shrank while we read it
-        offset += <size_t>got
-        left = <size_t>got
-        while i < count and left >= iov[i].iov_len:
-            left -= iov[i].iov_len
-            i += 1
-        if left:
-            iov[i].iov_base = <char*>iov[i].iov_base + left
-            iov[i].iov_len -= left
-    return 0
-
-
-cdef int _read_all(int fd, unsigned char* buf, size_t nbytes, int* err_no) noexcept nogil:
-    # The first nbytes of the file (a descriptor just opened), resuming after short reads.
-    cdef iovec whole
-    whole.iov_base = buf
-    whole.iov_len = nbytes
-    return _preadv_all(fd, &whole, 1, 0, err_no) if nbytes else 0
-
-
 cdef int _decode_frame(const unsigned char* frame, size_t frame_nbytes, char* dst,
                        size_t chunk_nbytes, int codec, int codec_threads) noexcept nogil:
     if codec == 0:
@@ -184,68 +92,6 @@ cdef int _decode_frame(const unsigned char* frame, size_t frame_nbytes, char* ds
         memcpy(dst, frame, chunk_nbytes)
         return 0
     return decode_blosc(frame, frame_nbytes, dst, chunk_nbytes, codec_threads)
-
-
-cdef extern from "<sys/mman.h>" nogil:
-    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
-    int munmap(void* addr, size_t length)
-    int PROT_READ, MAP_PRIVATE, MAP_POPULATE
-    void* MAP_FAILED
-
-
-cdef enum:
-    # raw chunk files at least this big are mapped rather than read, so their bytes go from
-    # the page cache to the output in one copy. Compressed files are read into a reused
-    # buffer instead: measured faster here, as unmapping costs TLB flushes on every core.
-    MAP_MIN_NBYTES = 1 << 16
-
-
-cdef struct Encoded:
-    const unsigned char* data
-    size_t nbytes
-    void* mapping            # non-NULL: data is a mapping to release with munmap
-    size_t mapping_nbytes
-
-
-cdef int _acquire(Source* src, Scratch* s, Encoded* enc, bint may_map, int* err_no) noexcept nogil:
-    # The encoded bytes of one chunk: its frame in memory, a mapping of its file, or its
-    # file read into s.file. Returns 0, IS_MISSING or a negative error code.
-    cdef size_t file_nbytes = 0
-    cdef int fd, rc = 0
-    cdef void* mapping
-    enc.mapping = NULL
-    enc.mapping_nbytes = 0
-    if src.path == NULL:
-        if src.frame == NULL:
-            return IS_MISSING
-        enc.data = src.frame
-        enc.nbytes = src.frame_nbytes
-        return 0
-    fd = _open_chunk(src, &file_nbytes, err_no)
-    if fd < 0:
-        return IS_MISSING if fd == -IS_MISSING else fd
-    if may_map and file_nbytes >= MAP_MIN_NBYTES:
-        mapping = mmap(NULL, file_nbytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
-        if mapping != MAP_FAILED:
-            close(fd)
-            enc.mapping = mapping
-            enc.mapping_nbytes = file_nbytes
-            enc.data = <const unsigned char*>mapping
-            enc.nbytes = file_nbytes
-            return 0
-    rc = _reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
-    if rc == 0:
-        rc = _read_all(fd, s.file, file_nbytes, err_no)
-    close(fd)
-    enc.data = s.file
-    enc.nbytes = file_nbytes
-    return rc
-
-
-cdef void _release(Encoded* enc) noexcept nogil:
-    if enc.mapping != NULL:
-        munmap(enc.mapping, enc.mapping_nbytes)
-        enc.mapping = NULL
 
 
 cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, int codec,
@@ -259,10 +105,10 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
     cdef Encoded enc
     if items != NULL and codec == 1:
         if src.path != NULL:
-            fd = _open_chunk(src, &file_nbytes, err_no)
+            fd = open_chunk(src, &file_nbytes, err_no)
             if fd < 0:
                 return IS_MISSING if fd == -IS_MISSING else fd
-            rc = _reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
+            rc = reserve_file(s, file_nbytes if file_nbytes > 0 else 1)
             if rc == 0:
                 rc = decode_blosc_items_from_fd(fd, file_nbytes, s.file, dst, chunk_nbytes,
                                                 items, nitems, itemsize)
@@ -274,18 +120,18 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
                                   nitems, itemsize)
     if codec == 0 and src.path != NULL:
         # a raw chunk file is its own decoded bytes: one kernel copy into dst, no mapping
-        fd = _open_chunk(src, &file_nbytes, err_no)
+        fd = open_chunk(src, &file_nbytes, err_no)
         if fd < 0:
             return IS_MISSING if fd == -IS_MISSING else fd
-        rc = ERR_SIZE if file_nbytes != chunk_nbytes else _read_all(
+        rc = ERR_SIZE if file_nbytes != chunk_nbytes else read_all(
             fd, <unsigned char*>dst, chunk_nbytes, err_no)
         close(fd)
         return rc
-    rc = _acquire(src, s, &enc, codec == 0, err_no)
+    rc = acquire_chunk(src, s, &enc, codec == 0, err_no)
     if rc != 0:
         return rc
     rc = _decode_frame(enc.data, enc.nbytes, dst, chunk_nbytes, codec, codec_threads)
-    _release(&enc)
+    release_chunk(&enc)
     return rc
 
 
@@ -309,7 +155,7 @@ cdef int _read_raw_whole(const Source* src, char* out_data, int naxes,
     for k in range(run_items):
         if last_src[k] != last_src[0] + k * itemsize or last_dst[k] != last_dst[0] + k * itemsize:
             return NOT_RUNS
-    fd = _open_chunk(src, &file_nbytes, err_no)
+    fd = open_chunk(src, &file_nbytes, err_no)
     if fd < 0:
         return IS_MISSING if fd == -IS_MISSING else fd
     if file_nbytes != chunk_nbytes:
@@ -342,7 +188,7 @@ cdef int _read_raw_whole(const Source* src, char* out_data, int naxes,
             counters[d] = 0
             d -= 1
         if n == RUNS_PER_CALL or d < 0:
-            rc = _preadv_all(fd, iov, n, batch_offset, err_no)
+            rc = preadv_all(fd, iov, n, batch_offset, err_no)
             n = 0
             if rc != 0 or d < 0:
                 break
@@ -421,13 +267,13 @@ cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_dat
     for k in range(1, n):
         if rows[k] < rows[k - 1]:
             return NOT_RUNS
-    if _reserve(&s.planes, &s.planes_capacity, blocksize) != 0:
+    if reserve_bytes(&s.planes, &s.planes_capacity, blocksize) != 0:
         return ERR_IO
     if (naxes == 2 and blocksize % row_nbytes == 0 and itemsize % blocks.typesize == 0
             and _is_one_run(src_ptrs[1 - outer], lengths[1 - outer], itemsize)
             and _is_one_run(dst_ptrs[1 - outer], lengths[1 - outer], itemsize)):
         return _unshuffle_rows(blocks, s, out_data, outer, src_ptrs, dst_ptrs, lengths, itemsize)
-    if _reserve(&s.window, &s.window_capacity, blocksize + row_nbytes) != 0:
+    if reserve_bytes(&s.window, &s.window_capacity, blocksize + row_nbytes) != 0:
         return ERR_IO
     for d in range(naxes):
         sub_src[d] = src_ptrs[d]
@@ -515,7 +361,7 @@ cdef int _gather_points_by_blocks(const Encoded* enc, Scratch* s, char* out_data
         return NOT_RUNS
     blocksize = blocks.blocksize
     nblocks = blocks.nblocks
-    if (_reserve(&s.planes, &s.planes_capacity, blocksize) != 0 or _reserve(
+    if (reserve_bytes(&s.planes, &s.planes_capacity, blocksize) != 0 or reserve_bytes(
             &s.pairs, &s.pairs_capacity, sizeof(offset_t) * (2 * <size_t>count + nblocks + 1)) != 0):
         return ERR_IO
     starts = <offset_t*>s.pairs
@@ -577,58 +423,6 @@ cdef void _outer_items(int naxes, const offset_t** offsets, const offset_t* leng
             d -= 1
         if d < 0:
             return
-
-
-cdef class ChunkFiles:
-    """The chunk files of one read: a store folder and the keys below it, packed.
-
-    One bytes buffer holds every key NUL-terminated, so a read of many small chunks makes
-    no Python object per chunk, and the folder is opened once: each chunk is then opened
-    relative to it. A folder that does not exist makes every chunk absent (fill value).
-    Refuses keys holding NUL; raises OSError when the folder cannot be opened otherwise.
-    """
-    cdef readonly bytes root
-    cdef bytes packed
-    cdef object starts_arr
-    cdef const offset_t* starts
-    cdef int dirfd
-    cdef Py_ssize_t count
-
-    def __cinit__(self, bytes root, list keys):
-        import os
-        import sys
-        self.dirfd = -1
-        self.root = root
-        self.count = len(keys)
-        self.packed = ("\0".join(keys) + "\0").encode(sys.getfilesystemencoding(), "surrogateescape")
-        ends = np.flatnonzero(np.frombuffer(self.packed, dtype=np.uint8) == 0)
-        if ends.shape[0] != self.count:
-            raise ValueError("chunk keys must not contain NUL")
-        starts = np.empty(self.count + 1, dtype=np.int64)
-        starts[0] = 0
-        starts[1:] = ends + 1
-        self.starts_arr = starts
-        cdef const offset_t[::1] view = starts
-        self.starts = &view[0]
-        cdef const char* root_ptr = root
-        with nogil:
-            self.dirfd = open(root_ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if self.dirfd < 0 and errno != ENOENT and errno != ENOTDIR:
-            error = errno
-            raise OSError(error, os.strerror(error), os.fsdecode(root))
-
-    def __dealloc__(self):
-        if self.dirfd >= 0:
-            close(self.dirfd)
-
-    def __len__(self):
-        return self.count
-
-    def path(self, Py_ssize_t index):
-        """The file path (bytes) of chunk ``index``."""
-        if not 0 <= index < self.count:
-            raise IndexError(index)
-        return self.root + b"/" + self.packed[self.starts[index]:self.starts[index + 1] - 1]
 
 
 cdef class _Batch:
@@ -827,14 +621,14 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                                          dst_ptrs, lengths, itemsize, chunk_nbytes, &err_no)
                 if rc == NOT_RUNS:
                     # raw chunks scatter straight from their bytes (often a file mapping)
-                    rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, True, &err_no)
+                    rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, True, &err_no)
                     if rc == 0:
                         if enc.nbytes == <size_t>chunk_nbytes:
                             copy_outer_product(<const char*>enc.data, out_data, naxes, src_ptrs,
                                                dst_ptrs, lengths, itemsize, False, -1)
                         else:
                             rc = ERR_SIZE
-                        _release(&enc)
+                        release_chunk(&enc)
                 if rc == 0:
                     continue
             elif codec == 1 and nitems <= SPARSE_MAX_ITEMS and nitems * itemsize * 16 <= chunk_nbytes:
@@ -842,7 +636,7 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, b_.scratch.items, nitems, itemsize, &err_no)
             elif codec == 1 and outer >= 0 and codec_threads <= 1:
-                rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
                 if rc == 0:
                     rc = _scatter_blosc(&enc, &b_.scratch, out_data, naxes, outer, row_nbytes,
                                         src_ptrs, dst_ptrs, lengths, itemsize, chunk_nbytes)
@@ -852,7 +646,7 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                         if rc == 0:
                             copy_outer_product(b_.scratch.chunk, out_data, naxes, src_ptrs,
                                                dst_ptrs, lengths, itemsize, False, -1)
-                    _release(&enc)
+                    release_chunk(&enc)
                 if rc == 0:
                     continue
             else:
@@ -927,7 +721,7 @@ def read_points(object sources, bint from_files, const offset_t[::1] bounds,
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, &src_offsets[first], count, itemsize, &err_no)
             elif codec == 1 and codec_threads <= 1:
-                rc = _acquire(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
                 if rc == 0:
                     rc = _gather_points_by_blocks(&enc, &b_.scratch, out_data, &src_offsets[first],
                                                   &dst_offsets[first], count, itemsize, chunk_nbytes)
@@ -937,7 +731,7 @@ def read_points(object sources, bint from_files, const offset_t[::1] bounds,
                         if rc == 0:
                             copy_items(b_.scratch.chunk, out_data, &src_offsets[first],
                                        &dst_offsets[first], count, itemsize)
-                    _release(&enc)
+                    release_chunk(&enc)
                 if rc == 0:
                     continue
             else:
@@ -953,98 +747,6 @@ def read_points(object sources, bint from_files, const offset_t[::1] bounds,
             if rc != 0:
                 break
     return [(i, rc, err_no)] if rc != 0 else []
-
-
-cdef extern from "<stdio.h>" nogil:
-    int rename(const char* old_path, const char* new_path)
-    int snprintf(char* buf, size_t size, const char* fmt, ...)
-
-cdef extern from "<pthread.h>" nogil:
-    ctypedef unsigned long pthread_t
-    pthread_t pthread_self()
-
-
-cdef int _write_file(const char* path, const unsigned char* data, size_t nbytes,
-                     char* temp_path, size_t temp_capacity, unsigned long long serial) noexcept nogil:
-    # Write data to a fresh temporary file beside path, then rename it over path, so a
-    # reader sees the old file or the new one, never a torn one. Returns 0 or an errno.
-    cdef int fd, err = 0
-    cdef size_t done = 0
-    cdef Py_ssize_t put
-    if <size_t>snprintf(temp_path, temp_capacity, "%s.%d.%lx.%llx.partial", path, getpid(),
-                        <unsigned long>pthread_self(), serial) >= temp_capacity:
-        return 36   # ENAMETOOLONG
-    fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-    if fd < 0:
-        return errno
-    while done < nbytes:
-        put = write(fd, data + done, nbytes - done)
-        if put < 0:
-            if errno == EINTR:
-                continue
-            err = errno
-            break
-        done += put
-    if close(fd) != 0 and err == 0:
-        err = errno
-    if err == 0 and rename(temp_path, path) != 0:
-        err = errno
-    if err != 0:
-        unlink(temp_path)
-    return err
-
-
-_serial = [0]
-
-
-def write_files(list paths, list buffers):
-    """Write ``buffers[i]`` to file ``paths[i]`` (bytes) atomically, without the GIL.
-
-    Each file is written to a unique temporary name in the same folder and renamed into
-    place. Returns ``[(i, errno), ...]`` for the files that failed (nothing of them is left
-    behind; the caller may retry them through the store, which creates missing folders).
-    """
-    cdef Py_ssize_t i, n = len(paths)
-    if len(buffers) != n:
-        raise ValueError("paths and buffers differ in length")
-    cdef const char** path_ptrs = <const char**>malloc(sizeof(char*) * (n + 1))
-    cdef const unsigned char** data_ptrs = <const unsigned char**>malloc(sizeof(char*) * (n + 1))
-    cdef size_t* sizes = <size_t*>malloc(sizeof(size_t) * (n + 1))
-    cdef int* errs = <int*>calloc(n + 1, sizeof(int))
-    cdef size_t longest = 0
-    cdef char* temp_path = NULL
-    cdef const unsigned char[::1] view
-    cdef unsigned long long serial
-    keep = []
-    try:
-        if path_ptrs == NULL or data_ptrs == NULL or sizes == NULL or errs == NULL:
-            raise MemoryError()
-        for i in range(n):
-            path = paths[i]
-            if not isinstance(path, bytes) or b"\0" in path:
-                raise ValueError(f"file paths must be bytes without NUL, found {path!r}")
-            view = memoryview(buffers[i]).cast("B")
-            keep.append(view)
-            path_ptrs[i] = <const char*>(<bytes>path)
-            data_ptrs[i] = &view[0] if view.shape[0] else <const unsigned char*>b""
-            sizes[i] = view.shape[0]
-            longest = max(longest, len(path))
-        temp_path = <char*>malloc(longest + 128)
-        if temp_path == NULL:
-            raise MemoryError()
-        _serial[0] += n
-        serial = _serial[0]
-        with nogil:
-            for i in range(n):
-                errs[i] = _write_file(path_ptrs[i], data_ptrs[i], sizes[i], temp_path,
-                                      longest + 128, serial + i)
-        return [(i, errs[i]) for i in range(n) if errs[i] != 0]
-    finally:
-        free(path_ptrs)
-        free(data_ptrs)
-        free(sizes)
-        free(errs)
-        free(temp_path)
 
 
 cdef extern from "<unistd.h>" nogil:
@@ -1103,7 +805,7 @@ def read_item(object source, bint from_files, int codec, Py_ssize_t chunk_nbytes
     try:
         with nogil:
             if codec == 0 and src.path != NULL:
-                fd = _open_chunk(&src, &file_nbytes, &err_no)
+                fd = open_chunk(&src, &file_nbytes, &err_no)
                 if fd < 0:
                     rc = IS_MISSING if fd == -IS_MISSING else fd
                 else:

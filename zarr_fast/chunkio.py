@@ -4,7 +4,7 @@
 Two paths, chosen once per call by ``is_compiled_path``:
 
 * compiled: raw or blosc chunks without filters, a fixed-size dtype, and the chunk bytes
-  either in files of a directory store (opened and read by ``_chunkio`` itself) or in any
+  either in files of a directory store (opened and read by ``_chunkfiles`` itself) or in any
   other store (fetched in one ``getitems`` batch). Each worker thread handles a contiguous
   range of chunks in one call that never takes the GIL.
 * Python: any other codec chain; chunks are decoded by the ``CodecPipeline`` on the same
@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from . import _chunkio, config
+from . import _chunkfiles, _chunkio, config
 from .errors import ChunkDecodeError
 from .parallel import Cancelled, run_ranges
 
@@ -65,7 +65,7 @@ def write_chunk_files(store, root, encoded):
     which creates folders or raises naming the key."""
     keys = list(encoded)
     paths = [root + b"/" + os.fsencode(k) for k in keys]
-    for index, _ in _chunkio.write_files(paths, [encoded[k] for k in keys]):
+    for index, _ in _chunkfiles.write_files(paths, [encoded[k] for k in keys]):
         store[keys[index]] = bytes(encoded[keys[index]])
 
 
@@ -89,7 +89,7 @@ class ChunkSources:
         self.from_files = root is not None
         if self.from_files:
             # keys are built from digits, separators and a validated path: safe as file names
-            self.items = _chunkio.ChunkFiles(root, keys)
+            self.items = _chunkfiles.ChunkFiles(root, keys)
         else:
             fetched = array._fetch(keys)
             self.items = [fetched.get(k) for k in keys]
