@@ -93,7 +93,6 @@ cdef int read_all(int fd, unsigned char* buf, size_t nbytes, int* err_no) noexce
     return preadv_all(fd, &whole, 1, 0, err_no) if nbytes else 0
 
 
-
 cdef extern from "<sys/mman.h>" nogil:
     void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
     int munmap(void* addr, size_t length)

@@ -57,6 +57,7 @@ from zarr_fast._chunkfiles cimport (
     reserve_bytes,
     reserve_file,
 )
+from zarr_fast._indexing cimport counting_sort_keys
 from zarr_fast._types cimport offset_t
 
 cnp.import_array()
@@ -346,16 +347,17 @@ cdef int _gather_points_by_blocks(const Encoded* enc, Scratch* s, char* out_data
                                   Py_ssize_t itemsize, size_t chunk_nbytes) noexcept nogil:
     # Points of one blosc chunk, gathered block by block straight from each block's decoded
     # planes (which stay in cache): no unshuffle, no decoded chunk in memory, and blocks
-    # holding no point are never decoded. The points are first grouped by block with a
-    # counting sort. Returns 0, ERR_IO (no memory) or NOT_RUNS when the frame does not suit,
-    # a point straddles two blocks or a block fails to decode (the caller decodes the chunk
-    # whole, which rewrites every point or names the fault).
+    # holding no point are never decoded. The points are first grouped by block with the
+    # planner's counting sort. Returns 0, ERR_IO (no memory) or NOT_RUNS when the frame does
+    # not suit, a point straddles two blocks or a block fails to decode (the caller decodes
+    # the chunk whole, which rewrites every point or names the fault).
     cdef BloscBlocks blocks
     cdef const unsigned char* planes[256]
-    cdef size_t nplanes = 1, b, blocksize, nblocks
-    cdef offset_t i, j, slot
+    cdef size_t nplanes = 1, b, blocksize, nblocks, byte
+    cdef offset_t i, j
+    cdef offset_t* block_of
+    cdef offset_t* order
     cdef offset_t* starts
-    cdef offset_t* sorted_pairs
     cdef Py_ssize_t got
     if blosc_blocks_open(&blocks, enc.data, enc.nbytes, chunk_nbytes) != 0:
         return NOT_RUNS
@@ -364,38 +366,29 @@ cdef int _gather_points_by_blocks(const Encoded* enc, Scratch* s, char* out_data
     if (reserve_bytes(&s.planes, &s.planes_capacity, blocksize) != 0 or reserve_bytes(
             &s.pairs, &s.pairs_capacity, sizeof(offset_t) * (2 * <size_t>count + nblocks + 1)) != 0):
         return ERR_IO
-    starts = <offset_t*>s.pairs
-    sorted_pairs = starts + nblocks + 1
-    for b in range(nblocks + 1):
-        starts[b] = 0
+    block_of = <offset_t*>s.pairs
+    order = block_of + count
+    starts = order + count
     for i in range(count):
-        b = <size_t>src[i] // blocksize
+        block_of[i] = <offset_t>(<size_t>src[i] // blocksize)
         if (<size_t>src[i] % blocksize) + <size_t>itemsize > blocksize:
             return NOT_RUNS
-        starts[b + 1] += 1
+    for b in range(nblocks + 1):
+        starts[b] = 0
+    # block b's points are order[starts[b]:starts[b + 1]]
+    counting_sort_keys(block_of, count, starts, nblocks + 1, order, NULL, NULL)
     for b in range(nblocks):
-        starts[b + 1] += starts[b]
-    # each point's (byte in its block, byte in out), in block order; starts[b] ends up at
-    # the end of block b's run, which is where block b + 1's begins
-    for i in range(count):
-        b = <size_t>src[i] // blocksize
-        slot = starts[b]
-        sorted_pairs[2 * slot] = src[i] - <offset_t>(b * blocksize)
-        sorted_pairs[2 * slot + 1] = dst[i]
-        starts[b] = slot + 1
-    j = 0
-    for b in range(nblocks):
-        if j == starts[b]:
+        if starts[b] == starts[b + 1]:
             continue
         got = blosc_block_planes(&blocks, b, s.planes, planes, &nplanes)
         if got <= 0:
             return NOT_RUNS
-        while j < starts[b]:
-            if sorted_pairs[2 * j] + itemsize > got:
+        for j in range(starts[b], starts[b + 1]):
+            i = order[j]
+            byte = <size_t>src[i] - b * blocksize
+            if byte + <size_t>itemsize > <size_t>got:
                 return NOT_RUNS    # the last block is shorter than its points reach
-            _gather_item(planes, nplanes, <size_t>sorted_pairs[2 * j], itemsize,
-                         out_data + sorted_pairs[2 * j + 1])
-            j += 1
+            _gather_item(planes, nplanes, byte, itemsize, out_data + dst[i])
     return 0
 
 

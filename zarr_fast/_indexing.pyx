@@ -344,9 +344,9 @@ def plan_points(coords, shape, chunks, chunk_strides=None):
     coords_arr = _as_int64(coords, "coords", 2)
     cdef Py_ssize_t ndim = len(shape), n = coords_arr.shape[1], i, where = 0
     cdef int d
-    cdef offset_t bad = 0, dim_len, chunk_len, grid_stride = 1, q, stride = 0, c
+    cdef offset_t bad = 0, dim_len, chunk_len, grid_stride = 1, q, stride = 0
     cdef double inverse
-    cdef bint has_offsets = chunk_strides is not None
+    cdef bint has_offsets = chunk_strides is not None, is_float_exact
     if coords_arr.shape[0] != ndim or len(chunks) != ndim:
         raise ValueError(
             f"coords must have one row per dimension of shape {tuple(shape)} and chunks "
@@ -374,19 +374,16 @@ def plan_points(coords, shape, chunks, chunk_strides=None):
                     f"index {values[d, where]} is out of bounds for axis {d} with size "
                     f"{dim_len}")
         inverse = 1.0 / <double>chunk_len
+        is_float_exact = dim_len < (<offset_t>1 << 52)
         with nogil:
-            if dim_len < (<offset_t>1 << 52):
-                for i in range(n):
+            for i in range(n):
+                if is_float_exact:
                     q = _divide(values[d, i], chunk_len, inverse)
-                    ids[i] += q * grid_stride
-                    if has_offsets:
-                        local[i] += (values[d, i] - q * chunk_len) * stride
-            else:
-                for i in range(n):
+                else:
                     q = values[d, i] // chunk_len
-                    ids[i] += q * grid_stride
-                    if has_offsets:
-                        local[i] += (values[d, i] - q * chunk_len) * stride
+                ids[i] += q * grid_stride
+                if has_offsets:
+                    local[i] += (values[d, i] - q * chunk_len) * stride
         grid_stride *= (dim_len + chunk_len - 1) // chunk_len
     order, chunk_ids, bounds, offsets = _stable_group(
         ids_arr, grid_stride, local_arr if has_offsets else None)
