@@ -18,6 +18,10 @@ cdef enum:
 # 1 when the c-blosc symbols are bound and the functions below do real work.
 cdef int blosc_ready() noexcept nogil
 
+# A symbol of the c-blosc copy bound above (numcodecs' blosc extension, which also exports
+# the LZ4 it bundles), or NULL when none is bound or it lacks the name. Call with the GIL.
+cdef void* blosc_library_symbol(const char* name) noexcept
+
 # Decompress the whole frame src[0:src_nbytes] (exactly the stored length) into
 # dst[0:dst_nbytes]; the frame's uncompressed size must equal dst_nbytes.
 cdef int decode_blosc(const unsigned char* src, size_t src_nbytes, void* dst,

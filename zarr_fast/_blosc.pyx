@@ -82,12 +82,13 @@ cdef int _has_symbols = 0
 cdef int _is_partial_enabled = 1   # tests and benchmarks switch the partial decode off
 cdef int _is_bound = 0
 cdef int _is_blockwise_enabled = 1  # ... and the block-by-block decode of compressed frames
+cdef void* _library = NULL          # numcodecs' blosc extension, kept open for its symbols
 
 
 cdef int _bind_symbols():
     # numcodecs.blosc is imported first so that RTLD_NOLOAD finds it already mapped: we
     # only borrow the copy of c-blosc that numcodecs loaded, never load a second one.
-    global _compress_ctx, _decompress_ctx, _getitem, _validate, _lz4_partial, _lz4_safe
+    global _compress_ctx, _decompress_ctx, _getitem, _validate, _lz4_partial, _lz4_safe, _library
     try:
         import numcodecs.blosc as numcodecs_blosc
         path = os.fsencode(numcodecs_blosc.__file__)
@@ -96,6 +97,7 @@ cdef int _bind_symbols():
     cdef void* handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD)
     if handle == NULL:
         return 0
+    _library = handle
     _compress_ctx = <compress_ctx_t>dlsym(handle, b"blosc_compress_ctx")
     _decompress_ctx = <decompress_ctx_t>dlsym(handle, b"blosc_decompress_ctx")
     _getitem = <getitem_t>dlsym(handle, b"blosc_getitem")
@@ -118,6 +120,12 @@ _is_bound = _has_symbols
 
 cdef int blosc_ready() noexcept nogil:
     return _is_bound
+
+
+cdef void* blosc_library_symbol(const char* name) noexcept:
+    if _library == NULL:
+        return NULL
+    return dlsym(_library, name)
 
 
 cdef inline uint32_t _le32(const unsigned char* p) noexcept nogil:
@@ -165,8 +173,11 @@ cdef Py_ssize_t encode_blosc(const void* src, size_t src_nbytes, size_t typesize
     if shuffle == -1:
         # numcodecs' AUTOSHUFFLE: bit shuffle for single bytes, byte shuffle otherwise.
         shuffle = 2 if typesize == 1 else 1
-    ret = _compress_ctx(clevel, shuffle, typesize, src_nbytes, src, dst, dst_capacity,
-                        cname, blocksize, nthreads if nthreads > 0 else 1)
+    # numcodecs gives c-blosc exactly nbytes + 16 bytes of room: a larger room would let an
+    # incompressible chunk keep raw streams where numcodecs' frame stores it memcpyed
+    ret = _compress_ctx(clevel, shuffle, typesize, src_nbytes, src, dst,
+                        src_nbytes + _HEADER_NBYTES, cname, blocksize,
+                        nthreads if nthreads > 0 else 1)
     if ret <= 0:
         return ERR_DECOMPRESS
     return ret

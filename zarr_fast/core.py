@@ -1030,13 +1030,13 @@ class Array:
             row = rows[i]
             if is_total[i]:
                 if use_kernel and not is_scalar_value and table.is_whole(row):
-                    # the value already holds this chunk's bytes in the chunk's layout: encode
-                    # straight from it, no gather
+                    # the value already holds this chunk's bytes in the chunk's layout, or blosc
+                    # can shuffle them out of its rows: encode straight from it, no gather
                     region = value_full[tuple(
                         slice(int(table.out[d][k][0]), int(table.out[d][k][0]) + n)
                         for d, (k, n) in enumerate(zip(row, self._chunks))
                     )]
-                    if region.flags[is_layout]:
+                    if region.flags[is_layout] or self._pipeline.can_encode_region(region):
                         return region
                 chunk = self._scratch_chunk()
                 if is_scalar_value:

@@ -25,7 +25,7 @@ import numpy as np
 from numcodecs.abc import Codec
 from numcodecs.registry import get_codec
 
-from .. import _blosc
+from .. import _blosc, _bloscpack
 from ..errors import ChunkDecodeError
 
 BLOSC_HEADER_NBYTES = 16
@@ -79,6 +79,8 @@ class CodecPipeline:
             self._blosc_args = (
                 str(config["cname"]), int(config["clevel"]), int(config["shuffle"]), int(config.get("blocksize", 0))
             )
+        self._region_layout = None
+        self._has_region_layout = False
 
     # ---------------------------------------------------------------------------------- decode
 
@@ -166,7 +168,7 @@ class CodecPipeline:
         With ``frame`` (a uint8 scratch array of at least ``chunk_nbytes + 16`` bytes), a
         chunk encoded by the compiled path (blosc, or no codec at all) comes back as a view
         of ``frame`` or of ``chunk`` instead of new bytes: the caller stores it before it
-        reuses either.
+        reuses either. ``chunk`` may be a strided view where ``can_encode_region`` says so.
         """
         data = chunk
         for codec in self.filters:
@@ -176,6 +178,8 @@ class CodecPipeline:
         is_contiguous = isinstance(data, np.ndarray) and (data.flags.c_contiguous or data.flags.f_contiguous)
         if self._blosc_args is not None and is_contiguous:
             return _blosc.encode(data, *self._blosc_args, nthreads=1, out=frame)
+        if data is chunk and not is_contiguous and self.can_encode_region(chunk):
+            return _bloscpack.encode_region(self._frame_layout(), chunk, self.order, out=frame)
         if self.compressor is not None:
             data = self.compressor.encode(data)
         if isinstance(data, np.ndarray):
@@ -183,6 +187,22 @@ class CodecPipeline:
                 return data.reshape(-1, order="A").view(np.uint8)
             return data.tobytes(order="A")
         return bytes(data) if not isinstance(data, bytes) else data
+
+    def _frame_layout(self):
+        # checked against c-blosc on sample chunks once per parameter set (see _bloscpack)
+        if not self._has_region_layout:
+            layout = None
+            if self._blosc_args is not None and not self.filters and not self.is_object:
+                cname, clevel, shuffle, blocksize = self._blosc_args
+                layout = _bloscpack.frame_layout(self.chunk_nbytes, self.dtype.itemsize, cname, clevel, shuffle, blocksize)
+            self._region_layout = layout
+            self._has_region_layout = True
+        return self._region_layout
+
+    def can_encode_region(self, region):
+        """True when ``encode`` takes ``region`` (a chunk-shaped view of a caller's array,
+        not contiguous) as it is, shuffling it into blosc blocks with no gathered copy."""
+        return self._frame_layout() is not None and _bloscpack.is_walkable(region, self.order)
 
     def describe(self):
         return {"compressor": self.compressor, "filters": self.filters}
