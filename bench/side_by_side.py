@@ -37,7 +37,9 @@ After the workload table come the machine's limits on the same chunk bytes (numc
 decode and encode of every chunk on a thread pool of all cores, one Blosc thread per call, and a
 plain memory copy of the whole array; with W7w, the cost of storing W7's chunk files alone),
 measured in a worker of their own with no implementation imported, and
-W2 / W1 as a percentage of them. Each row carries the
+W2 / W1 as a percentage of them. The same worker also times the decode (W2) and encode (W1)
+limits once per round of those rows, between the implementations' samples, and their verdicts
+use that median: the machine's speed drifts between rows. Each row carries the
 issue's target and a verdict; the targets were set for a 2-core machine.
 
 Callers run it as a script (``python bench/side_by_side.py --scale 4096``); the code under test
@@ -414,10 +416,30 @@ class ImplWorker:
 
 
 class LimitsWorker:
-    """The machine limits, measured in a process with no implementation imported (numcodecs only)."""
+    """The machine limits, measured in a process with no implementation imported (numcodecs only).
+
+    Besides the table of limits at the end (:meth:`measure`), it times the W1 and W2 limits in
+    the same rounds as the implementations (:meth:`prepare`, :meth:`run`): this VM's speed
+    drifts by tens of percent within minutes, so W1 and W2 are judged against the limit
+    measured between their own samples, not against one taken later.
+    """
+
+    PACED = {"W1": "encode", "W2": "decode"}
 
     def hello(self):
         return {}
+
+    def prepare(self, data_path, chunks, main_path, threads):
+        self.inputs = blosc_limit_inputs(np.load(data_path), chunks, main_path)
+        self.pool = concurrent.futures.ThreadPoolExecutor(threads)
+        single_threaded_blosc()
+
+    def run(self, wid):
+        """Seconds of one pass of ``wid``'s limit (all chunks encoded for W1, decoded for W2)."""
+        codec, encoded, scratch, blocks = self.inputs
+        if self.PACED[wid] == "encode":
+            return timed(lambda: encode_all(self.pool, codec, blocks))[0]
+        return timed(lambda: decode_all(self.pool, codec, encoded, scratch))[0]
 
     def measure(self, data_path, chunks, main_path, repeat, threads, root, small_chunks=None):
         """:func:`machine_limits`, plus :func:`file_write_limit` when ``small_chunks`` is given."""
@@ -510,11 +532,13 @@ def settle_writeback():
     os.sync()
 
 
-def run_workload(workload, workers, repeat, row_budget, root):
+def run_workload(workload, workers, repeat, row_budget, root, pacer=None):
     """Warm up and check each implementation in its worker, then interleaved repeats.
 
-    ``workers`` maps each implementation to its :class:`Worker`, in table order. Returns
-    ``({impl: [seconds]}, {impl: warm-up seconds}, [impls timed by the warm-up only])``. An
+    ``workers`` maps each implementation to its :class:`Worker`, in table order; ``pacer``, the
+    limits worker, adds the row's limit to every round (W1 and W2). Returns
+    ``({impl: [seconds]}, {impl: warm-up seconds}, [impls timed by the warm-up only])``, the
+    pacer's samples under ``"limit"`` in the first. An
     implementation whose warm-up alone takes more than its share of ``row_budget`` gets fewer
     repeats; one whose warm-up takes more than the whole share keeps the warm-up as its only
     sample (at that length the first-touch cost the warm-up exists for is a few percent at most).
@@ -539,10 +563,15 @@ def run_workload(workload, workers, repeat, row_budget, root):
     share = row_budget / len(impls)
     nrepeat = {impl: min(repeat, int(share / max(warm[impl], 1e-9))) for impl in impls}
     samples = {impl: [] if nrepeat[impl] else [warm[impl]] for impl in impls}
-    for round_index in range(max(nrepeat.values())):
+    if pacer is not None:
+        pacer.call("run", workload.wid)  # its warm-up
+        samples["limit"] = []
+    for round_index in range(max(1, max(nrepeat.values()))):
         for impl in impls:
             if round_index < nrepeat[impl]:
                 samples[impl].append(run_once(impl))
+        if pacer is not None:
+            samples["limit"].append(pacer.call("run", workload.wid))
     return samples, warm, [impl for impl in impls if not nrepeat[impl]]
 
 
@@ -550,15 +579,13 @@ def run_workload(workload, workers, repeat, row_budget, root):
 # machine limits
 
 
-def machine_limits(data, chunks, main_path, repeat, threads):
-    """Blosc decode/encode of every chunk of ``main_path`` on a pool of ``threads``, and a memory copy.
+def blosc_limit_inputs(data, chunks, main_path):
+    """What the Blosc limits work on: ``(codec, frames, decode slots, contiguous chunks)``.
 
-    numcodecs calls Blosc's context functions (one internal thread) from non-main threads; we
-    also switch ``use_threads`` off, so the parallelism comes from the pool alone, as in zarr_fast.
-    Returns ``{name: {"label", "seconds", "nbytes", "gbps"}}`` with medians after one warm-up.
+    The frames are every chunk file of ``main_path``; each decodes into a slot of its own
+    (already touched, as a read into ``out=`` writes); each chunk of ``data`` is one contiguous
+    array, as the encoder of a gathered chunk sees it.
     """
-    from numcodecs import blosc as blosc_module
-
     codec = common.numcodecs_compressor("blosc-lz4")
     encoded = []
     for name in sorted(_chunk_files(main_path)):
@@ -568,20 +595,53 @@ def machine_limits(data, chunks, main_path, repeat, threads):
     scratch = [np.empty(chunk_nbytes, dtype=np.uint8) for _ in encoded]
     blocks = [np.ascontiguousarray(data[r:r + chunks[0], c:c + chunks[1]])
               for r in range(0, data.shape[0], chunks[0]) for c in range(0, data.shape[1], chunks[1])]
-    has_switch = hasattr(blosc_module, "use_threads")
+    return codec, encoded, scratch, blocks
+
+
+def decode_all(pool, codec, encoded, scratch):
+    return list(pool.map(lambda pair: codec.decode(pair[0], out=pair[1]), zip(encoded, scratch)))
+
+
+def encode_all(pool, codec, blocks):
+    return list(pool.map(codec.encode, blocks))
+
+
+def single_threaded_blosc():
+    """Switch numcodecs' own Blosc threads off (the pool gives the parallelism, as in
+    zarr_fast); returns the previous setting for :func:`restore_blosc_threads`."""
+    from numcodecs import blosc as blosc_module
     previous = getattr(blosc_module, "use_threads", None)
-    if has_switch:
+    if hasattr(blosc_module, "use_threads"):
         blosc_module.use_threads = False
+    return previous
+
+
+def restore_blosc_threads(previous):
+    from numcodecs import blosc as blosc_module
+    if hasattr(blosc_module, "use_threads"):
+        blosc_module.use_threads = previous
+
+
+def machine_limits(data, chunks, main_path, repeat, threads):
+    """Blosc decode/encode of every chunk of ``main_path`` on a pool of ``threads``, and a memory copy.
+
+    numcodecs calls Blosc's context functions (one internal thread) from non-main threads; we
+    also switch ``use_threads`` off, so the parallelism comes from the pool alone, as in zarr_fast.
+    Returns ``{name: {"label", "seconds", "nbytes", "gbps"}}`` with medians after one warm-up.
+    """
+    codec, encoded, scratch, blocks = blosc_limit_inputs(data, chunks, main_path)
+    chunk_nbytes = scratch[0].nbytes
+    previous = single_threaded_blosc()
     target = np.empty_like(data)
     results = {}
     folder = None
     try:
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             def decode():
-                return list(pool.map(lambda pair: codec.decode(pair[0], out=pair[1]), zip(encoded, scratch)))
+                return decode_all(pool, codec, encoded, scratch)
 
             def encode():
-                return list(pool.map(codec.encode, blocks))
+                return encode_all(pool, codec, blocks)
 
             def decode_fresh():
                 # the decode limit when the chunks land in a new result, each in one
@@ -624,8 +684,7 @@ def machine_limits(data, chunks, main_path, repeat, threads):
                 seconds = statistics.median(timed(fn)[0] for _ in range(repeat))
                 results[name] = {"label": label, "seconds": seconds, "nbytes": nbytes, "gbps": nbytes / seconds / 1e9}
     finally:
-        if has_switch:
-            blosc_module.use_threads = previous
+        restore_blosc_threads(previous)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     return results
@@ -693,8 +752,9 @@ def verdict(wid, medians, limits, nbytes, nops):
     elif wid in ("W1", "W2"):
         limit_name, share = ("encode", 0.75) if wid == "W1" else ("decode", 0.80)
         target = f">= {share:.0%} of the all-core {'compress' if wid == 'W1' else 'decompress'} limit"
-        if ("zarr_fast", wid) in medians and limit_name in limits:
-            fraction = nbytes / medians[("zarr_fast", wid)] / 1e9 / limits[limit_name]["gbps"]
+        limit_seconds = medians.get(("limit", wid)) or limits.get(limit_name, {}).get("seconds")
+        if ("zarr_fast", wid) in medians and limit_seconds:
+            fraction = limit_seconds / medians[("zarr_fast", wid)]
             parts.append((fraction >= share, f"{fraction:.0%} of limit"))
         else:
             parts.append((None, "n/a"))
@@ -731,6 +791,8 @@ def verdict(wid, medians, limits, nbytes, nops):
 
 def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
     medians = {(impl, w.wid): statistics.median(samples[w.wid][impl]) for w in workloads for impl in impls}
+    medians.update({("limit", w.wid): statistics.median(samples[w.wid]["limit"])
+                    for w in workloads if samples[w.wid].get("limit")})
     print(f"shape {info['shape']} float32, chunks {info['chunks']} (W7: {info['small_chunks']}), "
           f"blosc lz4 clevel 5 byte shuffle; compression ratio {info['compression_ratio']:.2f}x "
           f"({info['stored_nbytes'] / 2**20:.0f} MiB stored)", file=out)
@@ -777,6 +839,7 @@ def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
             "median_s": {impl: medians[(impl, w.wid)] for impl in impls},
             "ratio_vs": {impl: _ratio(medians, w.wid, impl) for impl in others},
             "target": target, "ok": ok, "detail": detail,
+            **({"limit_samples_s": samples[w.wid]["limit"]} if samples[w.wid].get("limit") else {}),
         })
     print(format_table(rows, nleft=2), file=out)
     if limits:
@@ -790,7 +853,13 @@ def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
                 name, share = ("decode", 80) if w.wid == "W2" else ("encode", 75)
                 gbps = w.nbytes / medians[("zarr_fast", w.wid)] / 1e9
                 print(f"{w.wid} {w.label}: zarr_fast {gbps:.3g} GB/s = {gbps / limits[name]['gbps']:.0%} of the "
-                      f"all-core Blosc {name} limit (target >= {share}%)", file=out)
+                      f"all-core Blosc {name} limit in the table above (target >= {share}%)", file=out)
+                if ("limit", w.wid) in medians:
+                    paired = samples[w.wid]["limit"]
+                    print(f"   the same limit timed in the row's own rounds (the verdict's): median "
+                          f"{format_seconds(medians[('limit', w.wid)])} of "
+                          f"{', '.join(format_seconds(x) for x in paired)}; zarr_fast at "
+                          f"{medians[('limit', w.wid)] / medians[('zarr_fast', w.wid)]:.0%} of it", file=out)
                 if w.wid == "W2" and "decode_fresh" in limits:
                     best = limits["decode_fresh"]["seconds"]
                     print(f"   Blosc decoding straight into a new result (each chunk in a contiguous slot, no "
@@ -874,13 +943,19 @@ def main(argv=None):
         # the store zarr_fast and zarr 2.18.7 share (tensorstore's own copy when it runs alone)
         main_path = paths[("main", next((i for i in impls if i != "tensorstore"), impls[0]))]
         stored = store_nbytes(main_path)
+        pacer = None
+        if not args.no_limits and wanted & set(LimitsWorker.PACED):
+            spawned.append(Worker(context, "limits"))
+            spawned[-1].answer("start-up")
+            pacer = spawned[-1]
+            pacer.call("prepare", data_path, chunks, main_path, args.limit_threads or cpu_count())
         samples = {"_warm": {}, "_warm_only": {}}
         for w in workloads:
             row_start = time.perf_counter()
             samples[w.wid], samples["_warm"][w.wid], samples["_warm_only"][w.wid] = run_workload(
-                w, workers, args.repeat, args.row_budget, root)
+                w, workers, args.repeat, args.row_budget, root, pacer if w.wid in LimitsWorker.PACED else None)
             print(f"  {w.wid} done in {time.perf_counter() - row_start:.1f} s", file=sys.stderr)
-        for worker in workers.values():
+        for worker in list(workers.values()) + ([pacer] if pacer is not None else []):
             worker.close()  # their memory back before the limits run
         limits = {}
         if not args.no_limits:

@@ -34,7 +34,7 @@ def test_script_runs_each_impl_in_its_worker(tmp_path, zarr2):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
     done = subprocess.run(
         [sys.executable, os.path.join(BENCH, "side_by_side.py"), "--scale", "256", "--repeat", "1",
-         "--row-budget", "5", "--only", "W1,W2", "--impls", "zarr_fast,zarr", "--no-limits",
+         "--row-budget", "5", "--only", "W1,W2", "--impls", "zarr_fast,zarr",
          "--dir", str(tmp_path), "--json", str(report)],
         capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -42,6 +42,9 @@ def test_script_runs_each_impl_in_its_worker(tmp_path, zarr2):
     rows = json.loads(report.read_text())["workloads"]
     assert [row["id"] for row in rows] == ["W1", "W2"]
     assert all(set(row["samples_s"]) == {"zarr_fast", "zarr"} for row in rows)
+    # W1 and W2 are judged against their limit timed in their own rounds
+    assert all(len(row["limit_samples_s"]) == 1 and row["limit_samples_s"][0] > 0 for row in rows)
+    assert all("of limit" in row["detail"] for row in rows)
 
 
 def test_worker_error_and_death_abort_the_call(side_by_side):
