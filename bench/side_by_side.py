@@ -424,7 +424,8 @@ class LimitsWorker:
     measured between their own samples, not against one taken later.
     """
 
-    PACED = {"W1": "encode", "W2": "decode"}
+    # the limits timed in each round of a row; the first is the one its verdict uses
+    PACED = {"W1": ("encode", "main_files"), "W2": ("decode",)}
 
     def hello(self):
         return {}
@@ -432,14 +433,23 @@ class LimitsWorker:
     def prepare(self, data_path, chunks, main_path, threads):
         self.inputs = blosc_limit_inputs(np.load(data_path), chunks, main_path)
         self.pool = concurrent.futures.ThreadPoolExecutor(threads)
+        self.folder = tempfile.mkdtemp(prefix="paced-files-", dir=os.path.dirname(main_path))
         single_threaded_blosc()
 
     def run(self, wid):
-        """Seconds of one pass of ``wid``'s limit (all chunks encoded for W1, decoded for W2)."""
+        """``{limit name: seconds}`` of one pass of each of ``wid``'s limits."""
         codec, encoded, scratch, blocks = self.inputs
-        if self.PACED[wid] == "encode":
-            return timed(lambda: encode_all(self.pool, codec, blocks))[0]
-        return timed(lambda: decode_all(self.pool, codec, encoded, scratch))[0]
+        passes = {
+            "encode": lambda: encode_all(self.pool, codec, blocks),
+            "decode": lambda: decode_all(self.pool, codec, encoded, scratch),
+            "main_files": lambda: rewrite_files(self.pool, encoded, self.folder),
+        }
+        seconds = {}
+        for name in self.PACED[wid]:
+            seconds[name] = timed(passes[name])[0]
+            if name == "main_files":
+                settle_writeback()
+        return seconds
 
     def measure(self, data_path, chunks, main_path, repeat, threads, root, small_chunks=None):
         """:func:`machine_limits`, plus :func:`file_write_limit` when ``small_chunks`` is given."""
@@ -538,7 +548,7 @@ def run_workload(workload, workers, repeat, row_budget, root, pacer=None):
     ``workers`` maps each implementation to its :class:`Worker`, in table order; ``pacer``, the
     limits worker, adds the row's limit to every round (W1 and W2). Returns
     ``({impl: [seconds]}, {impl: warm-up seconds}, [impls timed by the warm-up only])``, the
-    pacer's samples under ``"limit"`` in the first. An
+    pacer's samples under ``"limits"`` (``{limit name: [seconds]}``) in the first. An
     implementation whose warm-up alone takes more than its share of ``row_budget`` gets fewer
     repeats; one whose warm-up takes more than the whole share keeps the warm-up as its only
     sample (at that length the first-touch cost the warm-up exists for is a few percent at most).
@@ -564,14 +574,14 @@ def run_workload(workload, workers, repeat, row_budget, root, pacer=None):
     nrepeat = {impl: min(repeat, int(share / max(warm[impl], 1e-9))) for impl in impls}
     samples = {impl: [] if nrepeat[impl] else [warm[impl]] for impl in impls}
     if pacer is not None:
-        pacer.call("run", workload.wid)  # its warm-up
-        samples["limit"] = []
+        samples["limits"] = {name: [] for name in pacer.call("run", workload.wid)}  # its warm-up
     for round_index in range(max(1, max(nrepeat.values()))):
         for impl in impls:
             if round_index < nrepeat[impl]:
                 samples[impl].append(run_once(impl))
         if pacer is not None:
-            samples["limit"].append(pacer.call("run", workload.wid))
+            for name, seconds in pacer.call("run", workload.wid).items():
+                samples["limits"][name].append(seconds)
     return samples, warm, [impl for impl in impls if not nrepeat[impl]]
 
 
@@ -604,6 +614,18 @@ def decode_all(pool, codec, encoded, scratch):
 
 def encode_all(pool, codec, blocks):
     return list(pool.map(codec.encode, blocks))
+
+
+def rewrite_files(pool, encoded, folder):
+    """What any write of the whole array pays besides encoding: its chunk files, each a temp
+    file renamed over the one the previous pass left (ext4 starts writing a file's data back
+    when it is renamed over another, so this also waits on the disk)."""
+    def write_one(index):
+        path = os.path.join(folder, str(index))
+        with open(path + ".partial", "wb") as f:
+            f.write(encoded[index])
+        os.replace(path + ".partial", path)
+    return list(pool.map(write_one, range(len(encoded))))
 
 
 def single_threaded_blosc():
@@ -660,14 +682,7 @@ def machine_limits(data, chunks, main_path, repeat, threads):
             folder = tempfile.mkdtemp(prefix="main-files-", dir=os.path.dirname(main_path))
 
             def write_files():
-                # what any write of the whole array pays besides encoding: its chunk files,
-                # each a temp file renamed over the one the previous repeat left
-                def write_one(index):
-                    path = os.path.join(folder, str(index))
-                    with open(path + ".partial", "wb") as f:
-                        f.write(encoded[index])
-                    os.replace(path + ".partial", path)
-                list(pool.map(write_one, range(len(encoded))))
+                return rewrite_files(pool, encoded, folder)
 
             cases = [
                 ("decode", f"Blosc decode of all chunks, {threads} threads", decode, chunk_nbytes * len(encoded)),
@@ -752,7 +767,7 @@ def verdict(wid, medians, limits, nbytes, nops):
     elif wid in ("W1", "W2"):
         limit_name, share = ("encode", 0.75) if wid == "W1" else ("decode", 0.80)
         target = f">= {share:.0%} of the all-core {'compress' if wid == 'W1' else 'decompress'} limit"
-        limit_seconds = medians.get(("limit", wid)) or limits.get(limit_name, {}).get("seconds")
+        limit_seconds = medians.get((limit_name, wid)) or limits.get(limit_name, {}).get("seconds")
         if ("zarr_fast", wid) in medians and limit_seconds:
             fraction = limit_seconds / medians[("zarr_fast", wid)]
             parts.append((fraction >= share, f"{fraction:.0%} of limit"))
@@ -791,8 +806,8 @@ def verdict(wid, medians, limits, nbytes, nops):
 
 def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
     medians = {(impl, w.wid): statistics.median(samples[w.wid][impl]) for w in workloads for impl in impls}
-    medians.update({("limit", w.wid): statistics.median(samples[w.wid]["limit"])
-                    for w in workloads if samples[w.wid].get("limit")})
+    medians.update({(name, w.wid): statistics.median(paced)
+                    for w in workloads for name, paced in samples[w.wid].get("limits", {}).items()})
     print(f"shape {info['shape']} float32, chunks {info['chunks']} (W7: {info['small_chunks']}), "
           f"blosc lz4 clevel 5 byte shuffle; compression ratio {info['compression_ratio']:.2f}x "
           f"({info['stored_nbytes'] / 2**20:.0f} MiB stored)", file=out)
@@ -839,7 +854,7 @@ def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
             "median_s": {impl: medians[(impl, w.wid)] for impl in impls},
             "ratio_vs": {impl: _ratio(medians, w.wid, impl) for impl in others},
             "target": target, "ok": ok, "detail": detail,
-            **({"limit_samples_s": samples[w.wid]["limit"]} if samples[w.wid].get("limit") else {}),
+            **({"limit_samples_s": samples[w.wid]["limits"]} if samples[w.wid].get("limits") else {}),
         })
     print(format_table(rows, nleft=2), file=out)
     if limits:
@@ -854,12 +869,24 @@ def print_report(info, workloads, impls, samples, limits, out=sys.stdout):
                 gbps = w.nbytes / medians[("zarr_fast", w.wid)] / 1e9
                 print(f"{w.wid} {w.label}: zarr_fast {gbps:.3g} GB/s = {gbps / limits[name]['gbps']:.0%} of the "
                       f"all-core Blosc {name} limit in the table above (target >= {share}%)", file=out)
-                if ("limit", w.wid) in medians:
-                    paired = samples[w.wid]["limit"]
+                paced = samples[w.wid].get("limits", {})
+                if name in paced:
                     print(f"   the same limit timed in the row's own rounds (the verdict's): median "
-                          f"{format_seconds(medians[('limit', w.wid)])} of "
-                          f"{', '.join(format_seconds(x) for x in paired)}; zarr_fast at "
-                          f"{medians[('limit', w.wid)] / medians[('zarr_fast', w.wid)]:.0%} of it", file=out)
+                          f"{format_seconds(medians[(name, w.wid)])} of "
+                          f"{', '.join(format_seconds(x) for x in paced[name])}; zarr_fast at "
+                          f"{medians[(name, w.wid)] / medians[('zarr_fast', w.wid)]:.0%} of it", file=out)
+                if "main_files" in paced:
+                    store = medians[("main_files", w.wid)]
+                    print(f"   storing the chunk files alone (rewrite, temp + rename), in the same rounds: median "
+                          f"{format_seconds(store)} of {', '.join(format_seconds(x) for x in paced['main_files'])}; "
+                          f"a write cannot beat it, and it is {medians[(name, w.wid)] / store:.0%} of the encode "
+                          f"limit's speed (75% is out of reach wherever it is below 75%); zarr_fast at "
+                          f"{store / medians[('zarr_fast', w.wid)]:.0%} of the slower of the two bounds"
+                          if store >= medians[(name, w.wid)] else
+                          f"   storing the chunk files alone (rewrite, temp + rename), in the same rounds: median "
+                          f"{format_seconds(store)}; encode + store one after the other "
+                          f"{format_seconds(store + medians[(name, w.wid)])}, zarr_fast at "
+                          f"{(store + medians[(name, w.wid)]) / medians[('zarr_fast', w.wid)]:.0%} of that", file=out)
                 if w.wid == "W2" and "decode_fresh" in limits:
                     best = limits["decode_fresh"]["seconds"]
                     print(f"   Blosc decoding straight into a new result (each chunk in a contiguous slot, no "
