@@ -25,6 +25,7 @@ EXTENSIONS = [
     ("zarr_fast._chunkcopy", ["zarr_fast/_chunkcopy.pyx"]),
     ("zarr_fast._indexing", ["zarr_fast/_indexing.pyx"]),
     ("zarr_fast._blosc", ["zarr_fast/_blosc.pyx"]),
+    ("zarr_fast._bloscitems", ["zarr_fast/_bloscitems.pyx"]),
     ("zarr_fast._bloscpack", ["zarr_fast/_bloscpack.pyx"]),
     ("zarr_fast._chunkfiles", ["zarr_fast/_chunkfiles.pyx"]),
     ("zarr_fast._chunkio", ["zarr_fast/_chunkio.pyx"]),

@@ -9,6 +9,17 @@
 from libc.stdint cimport int64_t
 
 cdef enum:
+    HEADER_NBYTES = 16       # BLOSC_MIN_HEADER_LENGTH == BLOSC_MAX_OVERHEAD in c-blosc 1.x
+    FLAG_BYTE_SHUFFLE = 0x01
+    FLAG_MEMCPYED = 0x02
+    FLAG_BIT_SHUFFLE = 0x04
+    FLAG_RESERVED = 0x08
+    FLAG_DONT_SPLIT = 0x10   # set by the encoder when a block is one stream, not typesize
+    LZ4_FORMAT = 1           # flags bits 5-7; lz4 and lz4hc share the lz4 block format
+    MAX_SPLITS = 16          # c-blosc splits only types of at most 16 bytes ...
+    MIN_BUFFERSIZE = 128     # ... into streams of at least 128 bytes
+
+cdef enum:
     ERR_HEADER = -1      # not a blosc frame, or its header disagrees with the stored length
     ERR_SIZE = -2        # frame size / destination size / capacity mismatch, bad offsets
     ERR_DECOMPRESS = -3  # c-blosc reported an error (corrupt data, unknown codec)
@@ -17,6 +28,21 @@ cdef enum:
 
 # 1 when the c-blosc symbols are bound and the functions below do real work.
 cdef int blosc_ready() noexcept nogil
+
+ctypedef int (*getitem_t)(const void*, int, int, void*) noexcept nogil
+ctypedef int (*validate_t)(const void*, size_t, size_t*) noexcept nogil
+ctypedef int (*lz4_partial_t)(const char*, char*, int, int, int) noexcept nogil
+ctypedef int (*lz4_safe_t)(const char*, char*, int, int) noexcept nogil
+
+# The bound c-blosc and LZ4 entry points the item-level decode (_bloscitems) calls; any may
+# be NULL (lz4_partial and lz4_safe are bound only from lz4 >= 1.9).
+cdef struct BloscSymbols:
+    getitem_t getitem
+    validate_t validate
+    lz4_partial_t lz4_partial
+    lz4_safe_t lz4_safe
+
+cdef BloscSymbols blosc_symbols() noexcept nogil
 
 # A symbol of the c-blosc copy bound above (numcodecs' blosc extension, which also exports
 # the LZ4 it bundles), or NULL when none is bound or it lacks the name. Call with the GIL.
@@ -35,22 +61,23 @@ cdef Py_ssize_t encode_blosc(const void* src, size_t src_nbytes, size_t typesize
                              const char* cname, size_t blocksize,
                              int nthreads) noexcept nogil
 
-# Decode only the items at item_byte_offsets (byte offsets into the decoded chunk, each a
-# multiple of itemsize) of the frame stored in the open file fd (file_nbytes long) into
-# dst_chunk at the same offsets, reading just the blocks that hold them. frame_buf has room
-# for file_nbytes bytes; only the ranges read are written. The requested items come out
-# right; other dst bytes of the blocks holding them are undefined (a block may be decoded
-# whole, or, in lz4 frames, only the items' bytes written), and dst bytes of blocks holding
-# no requested item stay untouched.
-cdef int decode_blosc_items_from_fd(int fd, size_t file_nbytes, unsigned char* frame_buf,
-                                    void* dst_chunk, size_t dst_nbytes,
-                                    const int64_t* item_byte_offsets, Py_ssize_t n_items,
-                                    Py_ssize_t itemsize) noexcept nogil
+cdef struct BlockLayout:
+    # How one compressed block stores its decoded bytes (see block_layout).
+    size_t block_nbytes   # decoded bytes in this block (less than blocksize for a leftover)
+    size_t nstreams       # separately compressed streams, one after another
+    size_t stream_nbytes  # decoded bytes per stream
+    size_t typesize
+    int is_shuffled       # byte shuffle: stream bytes are planes of byte k of every unit
 
-# The same for a frame already in memory (src_nbytes is exactly the stored length).
-cdef int decode_blosc_items(const unsigned char* src, size_t src_nbytes, void* dst_chunk,
-                            size_t dst_nbytes, const int64_t* item_byte_offsets,
-                            Py_ssize_t n_items, Py_ssize_t itemsize) noexcept nogil
+
+# c-blosc 1.x's split rules for one block of block_nbytes decoded bytes (see _blosc.pyx).
+cdef void block_layout(BlockLayout* layout, unsigned char flags, size_t typesize,
+                       size_t blocksize, size_t block_nbytes) noexcept nogil
+
+# A flat uint8 view of a C- or F-contiguous array (TypeError / ValueError otherwise), and
+# the ValueError for a negative code of the functions here (what names the caller).
+cdef object byte_view(object arr, bint is_writeable)
+cdef int check_code(int code, str what) except -1
 
 # A frame opened for decoding block by block (blosc_blocks_open fills it). c-blosc 1.x
 # blocks are independent: block b holds decoded bytes [b * blocksize, ...) of the chunk.

@@ -32,7 +32,17 @@ from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from ._blosc cimport blosc_library_symbol, blosc_ready, encode_blosc
+from ._blosc cimport (
+    FLAG_BYTE_SHUFFLE,
+    FLAG_DONT_SPLIT,
+    FLAG_MEMCPYED,
+    HEADER_NBYTES,
+    MAX_SPLITS,
+    MIN_BUFFERSIZE,
+    blosc_library_symbol,
+    blosc_ready,
+    encode_blosc,
+)
 
 cdef extern from "zf_shuffle.h" nogil:
     void zf_shuffle_units(size_t typesize, const unsigned char* src, size_t count,
@@ -41,13 +51,7 @@ cdef extern from "zf_shuffle.h" nogil:
 ctypedef int (*lz4_compress_t)(const char*, char*, int, int, int) noexcept nogil
 
 cdef enum:
-    _HEADER_NBYTES = 16
     _MAX_AXES = 32
-    _FLAG_BYTE_SHUFFLE = 0x01
-    _FLAG_MEMCPYED = 0x02
-    _FLAG_DONT_SPLIT = 0x10
-    _MIN_NBYTES = 128           # c-blosc stores smaller buffers memcpyed
-    _MAX_TYPESIZE = 16
     _INT_MAX = 2147483647
     _INCOMPRESSIBLE = -1        # the frame would outgrow nbytes + 16: store it memcpyed
     _LZ4_FAILED = -2
@@ -125,12 +129,12 @@ cdef Py_ssize_t _compress_blocks(const Layout* layout, Walk* walk, unsigned char
                                  unsigned char* block) noexcept nogil:
     # c-blosc's serial compression loop; dst has nbytes + 16 bytes of room, as numcodecs
     # gives c-blosc, and every size check below is c-blosc's against that room.
-    cdef Py_ssize_t maxbytes = layout.nbytes + _HEADER_NBYTES
-    cdef Py_ssize_t ntbytes = _HEADER_NBYTES + 4 * layout.nblocks
+    cdef Py_ssize_t maxbytes = layout.nbytes + HEADER_NBYTES
+    cdef Py_ssize_t ntbytes = HEADER_NBYTES + 4 * layout.nblocks
     cdef Py_ssize_t j, k, block_nbytes, nsplits, stream_nbytes, maxout, cbytes
     cdef bint is_last_partial
     for j in range(layout.nblocks):
-        _store_le32(dst + _HEADER_NBYTES + 4 * j, ntbytes)
+        _store_le32(dst + HEADER_NBYTES + 4 * j, ntbytes)
         block_nbytes = layout.blocksize
         is_last_partial = j == layout.nblocks - 1 and layout.nbytes % layout.blocksize != 0
         if is_last_partial:
@@ -169,15 +173,15 @@ cdef Py_ssize_t _encode_walk(const Layout* layout, Walk* walk, unsigned char* ds
     memcpy(dst, layout.header, 12)
     if cbytes == _INCOMPRESSIBLE:
         walk[0] = start
-        dst[2] |= _FLAG_MEMCPYED
+        dst[2] |= FLAG_MEMCPYED
         while done < layout.nbytes:
             if walk.offset == walk.run_nbytes:
                 _next_run(walk)
             piece = min(walk.run_nbytes - walk.offset, layout.nbytes - done)
-            memcpy(dst + _HEADER_NBYTES + done, walk.run + walk.offset, piece)
+            memcpy(dst + HEADER_NBYTES + done, walk.run + walk.offset, piece)
             walk.offset += piece
             done += piece
-        cbytes = layout.nbytes + _HEADER_NBYTES
+        cbytes = layout.nbytes + HEADER_NBYTES
     if cbytes > 0:
         _store_le32(dst + 12, cbytes)
     return cbytes
@@ -262,7 +266,7 @@ def encode_region(FrameLayout frame_layout, region, order="C", out=None):
                          f"{frame_layout.layout.typesize}-byte items, found {region.nbytes} bytes "
                          f"of {region.dtype}, strides {region.strides}")
     is_returned_as_bytes = out is None
-    room = frame_layout.layout.nbytes + _HEADER_NBYTES
+    room = frame_layout.layout.nbytes + HEADER_NBYTES
     if is_returned_as_bytes:
         out = np.empty(room, dtype=np.uint8)
     elif (not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.ndim != 1
@@ -287,7 +291,7 @@ cdef object _sample_chunks(Py_ssize_t nbytes):
 cdef object _cblosc_frame(object sample, Py_ssize_t typesize, bytes cname, int clevel,
                           int shuffle, Py_ssize_t blocksize):
     cdef const unsigned char[::1] src = sample
-    frame = np.empty(sample.shape[0] + _HEADER_NBYTES, dtype=np.uint8)
+    frame = np.empty(sample.shape[0] + HEADER_NBYTES, dtype=np.uint8)
     cdef unsigned char[::1] dst = frame
     cdef Py_ssize_t cbytes = encode_blosc(&src[0], src.shape[0], typesize, &dst[0], dst.shape[0],
                                           clevel, shuffle, cname, blocksize, 1)
@@ -313,12 +317,12 @@ cdef object _checked_layout(Py_ssize_t nbytes, Py_ssize_t typesize, str cname, i
     if shuffle == -1:
         shuffle = 2 if typesize == 1 else 1
     if (_lz4_compress == NULL or cname != "lz4" or not 1 <= clevel <= 9 or shuffle not in (0, 1)
-            or not 1 <= typesize <= _MAX_TYPESIZE or not _MIN_NBYTES <= nbytes <= _INT_MAX - 64
+            or not 1 <= typesize <= MAX_SPLITS or not MIN_BUFFERSIZE <= nbytes <= _INT_MAX - 64
             or nbytes % typesize != 0 or blocksize < 0):
         return None
     samples = _sample_chunks(nbytes)
     reference = _cblosc_frame(samples[0], typesize, b"lz4", clevel, shuffle, blocksize)
-    if reference is None or reference[2] & _FLAG_MEMCPYED:
+    if reference is None or reference[2] & FLAG_MEMCPYED:
         return None
     cdef FrameLayout result = FrameLayout()
     cdef Layout* layout = &result.layout
@@ -332,8 +336,8 @@ cdef object _checked_layout(Py_ssize_t nbytes, Py_ssize_t typesize, str cname, i
         return None
     layout.nblocks = (nbytes + layout.blocksize - 1) // layout.blocksize
     layout.accel = 10 - clevel
-    layout.is_shuffled = (header[2] & _FLAG_BYTE_SHUFFLE) != 0 and typesize > 1
-    layout.is_split = (header[2] & _FLAG_DONT_SPLIT) == 0
+    layout.is_shuffled = (header[2] & FLAG_BYTE_SHUFFLE) != 0 and typesize > 1
+    layout.is_split = (header[2] & FLAG_DONT_SPLIT) == 0
     for sample in samples:
         expected = _cblosc_frame(sample, typesize, b"lz4", clevel, shuffle, blocksize)
         if expected is None or encode_region(result, sample.view(f"V{typesize}")) != expected.tobytes():

@@ -36,9 +36,8 @@ from zarr_fast._blosc cimport (
     blosc_decode_block,
     blosc_ready,
     decode_blosc,
-    decode_blosc_items,
-    decode_blosc_items_from_fd,
 )
+from zarr_fast._bloscitems cimport decode_blosc_items, decode_blosc_items_from_fd
 from zarr_fast._chunkcopy cimport copy_items, copy_outer_product
 from zarr_fast._chunkfiles cimport (
     AT_FDCWD,

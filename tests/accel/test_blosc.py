@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zarr_fast import _blosc
+from zarr_fast import _blosc, _bloscitems
 
 CNAMES = ["lz4", "lz4hc", "zstd", "zlib", "blosclz"]
 SHUFFLES = [-1, 0, 1, 2]
@@ -140,9 +140,9 @@ def test_decode_items_values_and_untouched_blocks(index, from_file, tmp_path):
         out = np.frombuffer(b"\xa5" * arr.nbytes, dtype=arr.dtype).copy()
         offsets = (items * itemsize).astype(np.int64)
         if from_file:
-            _blosc.decode_items_from_file(str(path), out, offsets)
+            _bloscitems.decode_items_from_file(str(path), out, offsets)
         else:
-            _blosc.decode_items(frame, out, offsets)
+            _bloscitems.decode_items(frame, out, offsets)
         assert out[items].tobytes() == arr[items].tobytes()
         # Only blocks holding requested bytes may be written (wholly, or just the items
         # when an lz4 block is decoded from stream prefixes); the rest is sentinel.
@@ -184,26 +184,26 @@ def test_decode_items_blocks_stored_out_of_order(from_file, tmp_path):
     items = np.array([0, 1, 20000, 41000, arr.size - 1])
     out = np.zeros_like(arr)
     if from_file:
-        _blosc.decode_items_from_file(str(path), out, items * 8)
+        _bloscitems.decode_items_from_file(str(path), out, items * 8)
     else:
-        _blosc.decode_items(shuffled, out, items * 8)
+        _bloscitems.decode_items(shuffled, out, items * 8)
     np.testing.assert_array_equal(out[items], arr[items])
 
 
 def test_decode_items_empty_and_bad_offsets(tmp_path):
     arr, frame = FRAMES[0]
     out = np.zeros_like(arr)
-    _blosc.decode_items(frame, out, np.array([], dtype=np.int64))
+    _bloscitems.decode_items(frame, out, np.array([], dtype=np.int64))
     assert not out.any()
     for bad in ([-8], [arr.nbytes], [arr.nbytes - 4]):
         with pytest.raises(ValueError, match="item offset"):
-            _blosc.decode_items(frame, out, np.array(bad, dtype=np.int64))
+            _bloscitems.decode_items(frame, out, np.array(bad, dtype=np.int64))
     with pytest.raises(ValueError, match="sizes disagree"):
-        _blosc.decode_items(frame, np.zeros(10, dtype=arr.dtype), [0])
+        _bloscitems.decode_items(frame, np.zeros(10, dtype=arr.dtype), [0])
     path = tmp_path / "short"
     path.write_bytes(frame[:-5])
     with pytest.raises(ValueError, match="decode_items_from_file"):
-        _blosc.decode_items_from_file(str(path), out, [0])
+        _bloscitems.decode_items_from_file(str(path), out, [0])
 
 
 def _corruptions(frame):
@@ -228,11 +228,11 @@ def test_corrupt_frames_raise(kind, tmp_path):
     with pytest.raises(ValueError):
         _blosc.decode_into(bad, out)
     with pytest.raises(ValueError):
-        _blosc.decode_items(bad, out, [0, arr.nbytes - 8])
+        _bloscitems.decode_items(bad, out, [0, arr.nbytes - 8])
     path = tmp_path / kind
     path.write_bytes(bad)
     with pytest.raises(ValueError):
-        _blosc.decode_items_from_file(str(path), out, [0, arr.nbytes - 8])
+        _bloscitems.decode_items_from_file(str(path), out, [0, arr.nbytes - 8])
 
 
 @settings(deadline=None, max_examples=150)
@@ -259,7 +259,7 @@ def test_corrupt_header_or_bstarts_never_crash(index, data):
         whole = None
     out = np.zeros_like(arr)
     try:
-        _blosc.decode_items(frame, out, offsets)
+        _bloscitems.decode_items(frame, out, offsets)
     except ValueError:
         return
     got = out[items].tobytes()
@@ -276,7 +276,7 @@ def test_many_threads_at_once(tmp_path):
         whole = np.empty_like(arr)
         _blosc.decode_into(frame, whole)
         some = np.zeros_like(arr)
-        _blosc.decode_items_from_file(str(path), some, offsets)
+        _bloscitems.decode_items_from_file(str(path), some, offsets)
         return whole.tobytes() == arr.tobytes(), some[offsets // 8].tolist(), \
             _blosc.encode(arr, "zstd", 3, 2, 0)
 
@@ -311,7 +311,7 @@ def test_fallback_when_unbound(tmp_path):
         _blosc.decode_into(frame, out)
         np.testing.assert_array_equal(out, arr)
         some = np.zeros_like(arr)
-        _blosc.decode_items_from_file(str(path), some, [8, arr.nbytes - 8])
+        _bloscitems.decode_items_from_file(str(path), some, [8, arr.nbytes - 8])
         assert some[1] == arr[1] and some[-1] == arr[-1]
         with pytest.raises(ValueError):
             _blosc.decode_into(frame[:-1], out)
@@ -351,9 +351,9 @@ def _check_items(frame, arr, item_sets, tmp_path):
         for from_file in (False, True):
             out = np.zeros_like(arr)
             if from_file:
-                _blosc.decode_items_from_file(str(path), out, offsets)
+                _bloscitems.decode_items_from_file(str(path), out, offsets)
             else:
-                _blosc.decode_items(frame, out, offsets)
+                _bloscitems.decode_items(frame, out, offsets)
             assert out[items].tobytes() == arr[items].tobytes()
 
 
@@ -378,7 +378,7 @@ def test_decode_items_matches_numcodecs(cname, shuffle, dtype, tmp_path):
 
 
 def test_partial_decode_writes_only_the_items():
-    if not _blosc.has_partial_decode():
+    if not _bloscitems.has_partial_decode():
         pytest.skip("lz4 partial decoding is not available in this numcodecs")
     rng = np.random.default_rng(5)
     arr = _partial_array(rng, 1 << 16, "<f4", "smooth")
@@ -387,18 +387,18 @@ def test_partial_decode_writes_only_the_items():
     assert info["flags"] == 0x21      # lz4, byte shuffle, split: the W4 layout
     items = np.array([5, 4000, 40000, 65535])
     out = np.full_like(arr, np.nan)
-    _blosc.decode_items(frame, out, items * 4)
+    _bloscitems.decode_items(frame, out, items * 4)
     assert out[items].tobytes() == arr[items].tobytes()
     untouched = np.ones(arr.size, dtype=bool)
     untouched[items] = False
     assert np.isnan(out[untouched]).all()
     # The whole-block path gives the same items and fills the blocks.
-    previous = _blosc._set_partial_decode_for_tests(False)
+    previous = _bloscitems._set_partial_decode_for_tests(False)
     try:
         whole = np.full_like(arr, np.nan)
-        _blosc.decode_items(frame, whole, items * 4)
+        _bloscitems.decode_items(frame, whole, items * 4)
     finally:
-        _blosc._set_partial_decode_for_tests(previous)
+        _bloscitems._set_partial_decode_for_tests(previous)
     assert whole[items].tobytes() == arr[items].tobytes()
     block = info["blocksize"] // 4
     assert not np.isnan(whole[items[0] // block * block:][:block]).any()
@@ -445,7 +445,7 @@ def test_corrupt_lz4_streams_never_crash(cname, data):
     items = data.draw(st.lists(st.integers(0, arr.size - 1), min_size=1, max_size=6))
     out = np.zeros_like(arr)
     try:
-        _blosc.decode_items(bytes(frame), out, np.array(items, dtype=np.int64) * 4)
+        _bloscitems.decode_items(bytes(frame), out, np.array(items, dtype=np.int64) * 4)
     except ValueError:
         pass
 
