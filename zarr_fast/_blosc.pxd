@@ -31,16 +31,12 @@ cdef int blosc_ready() noexcept nogil
 
 ctypedef int (*getitem_t)(const void*, int, int, void*) noexcept nogil
 ctypedef int (*validate_t)(const void*, size_t, size_t*) noexcept nogil
-ctypedef int (*lz4_partial_t)(const char*, char*, int, int, int) noexcept nogil
 ctypedef int (*lz4_safe_t)(const char*, char*, int, int) noexcept nogil
 
-# The bound c-blosc and LZ4 entry points the item-level decode (_bloscitems) calls; any may
-# be NULL (lz4_partial and lz4_safe are bound only from lz4 >= 1.9).
+# The bound c-blosc entry points the item-level decode (_bloscitems) calls.
 cdef struct BloscSymbols:
     getitem_t getitem
     validate_t validate
-    lz4_partial_t lz4_partial
-    lz4_safe_t lz4_safe
 
 cdef BloscSymbols blosc_symbols() noexcept nogil
 

@@ -48,7 +48,6 @@ cdef compress_ctx_t _compress_ctx = NULL
 cdef decompress_ctx_t _decompress_ctx = NULL
 cdef getitem_t _getitem = NULL
 cdef validate_t _validate = NULL
-cdef lz4_partial_t _lz4_partial = NULL
 cdef lz4_safe_t _lz4_safe = NULL
 cdef int _has_symbols = 0
 cdef int _is_bound = 0
@@ -59,7 +58,7 @@ cdef void* _library = NULL          # numcodecs' blosc extension, kept open for 
 cdef int _bind_symbols():
     # numcodecs.blosc is imported first so that RTLD_NOLOAD finds it already mapped: we
     # only borrow the copy of c-blosc that numcodecs loaded, never load a second one.
-    global _compress_ctx, _decompress_ctx, _getitem, _validate, _lz4_partial, _lz4_safe, _library
+    global _compress_ctx, _decompress_ctx, _getitem, _validate, _lz4_safe, _library
     try:
         import numcodecs.blosc as numcodecs_blosc
         path = os.fsencode(numcodecs_blosc.__file__)
@@ -73,13 +72,10 @@ cdef int _bind_symbols():
     _decompress_ctx = <decompress_ctx_t>dlsym(handle, b"blosc_decompress_ctx")
     _getitem = <getitem_t>dlsym(handle, b"blosc_getitem")
     _validate = <validate_t>dlsym(handle, b"blosc_cbuffer_validate")
-    # Optional: LZ4's partial decoder lets one item cost a stream prefix instead of a whole
-    # block. Before lz4 1.9 it could write past targetOutputSize, so older copies are not used.
+    # Optional: the block-by-block decode calls LZ4 itself (from lz4 1.9, as checked before).
     cdef lz4_version_t lz4_version = <lz4_version_t>dlsym(handle, b"LZ4_versionNumber")
     if lz4_version != NULL and lz4_version() >= 10900:
         _lz4_safe = <lz4_safe_t>dlsym(handle, b"LZ4_decompress_safe")
-        if _lz4_safe != NULL:
-            _lz4_partial = <lz4_partial_t>dlsym(handle, b"LZ4_decompress_safe_partial")
     # The handle is deliberately kept open: the pointers must outlive this function.
     return (_compress_ctx != NULL and _decompress_ctx != NULL and _getitem != NULL
             and _validate != NULL)
@@ -103,8 +99,6 @@ cdef BloscSymbols blosc_symbols() noexcept nogil:
     cdef BloscSymbols symbols
     symbols.getitem = _getitem
     symbols.validate = _validate
-    symbols.lz4_partial = _lz4_partial
-    symbols.lz4_safe = _lz4_safe
     return symbols
 
 

@@ -527,3 +527,28 @@ def test_encode_refuses_a_frame_too_small():
         _blosc.encode(chunk, "lz4", 5, 1, 0, 1, out=np.empty(815, dtype=np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         _blosc.encode(chunk, "lz4", 5, 1, 0, 1, out=np.empty(816, dtype=np.int8))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    period=st.integers(1, 40),
+    noise=st.sampled_from([0.0, 0.01, 0.3, 1.0]),
+    cname=st.sampled_from(["lz4", "lz4hc"]),
+    dtype=st.sampled_from(["<u2", "<f4", "<i8"]),
+    seed=st.integers(0, 2**16),
+)
+def test_items_read_from_lz4_sequences_match_the_data(period, noise, cname, dtype, seed):
+    """Items of lz4 streams are found by walking back through matches (overlapping ones
+    repeat with their offset as period): runs of short periods and sparse noise make every
+    kind of match, and every item must come out as stored."""
+    rng = np.random.default_rng(seed)
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.resize(rng.integers(0, 256, period, dtype=np.uint8), 40_000 * itemsize)
+    flip = rng.random(raw.size) < noise
+    raw[flip] = rng.integers(0, 256, int(flip.sum()), dtype=np.uint8)
+    arr = raw.view(dtype)
+    frame = bytes(numcodecs.Blosc(cname, 5, 1).encode(arr))
+    items = np.unique(np.concatenate([[0, arr.size - 1], rng.integers(0, arr.size, 40)]))
+    out = np.zeros_like(arr)
+    _bloscitems.decode_items(frame, out, items * itemsize)
+    assert out[items].tobytes() == arr[items].tobytes()

@@ -89,8 +89,8 @@ def test_random_regions_encode_as_numcodecs(shape, data, itemsize, clevel, shuff
     base = np.asarray(_data(np.random.default_rng(len(shape)), shape, f"V{itemsize}", kind), order=order)
     region = base[tuple(slice(a, b, s) for a, b, s in zip(starts, stops, steps))]
     layout = _bloscpack.frame_layout(region.nbytes, itemsize, "lz4", clevel, shuffle)
-    if layout is None:
-        assert region.nbytes < 128
+    if layout is None:   # chunks too small for its sample chunk to compress are refused
+        assert region.nbytes < 4096
         return
     assert _bloscpack.encode_region(layout, region, order) == _expected(region, order, clevel, shuffle)
 
