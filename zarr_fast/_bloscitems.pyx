@@ -126,41 +126,62 @@ cdef inline bint _lz4_length_goes_on(const unsigned char** ip, const unsigned ch
         if extra != 255:
             return True
 
+cdef inline int _lz4_sequence(const unsigned char** ip, const unsigned char* end,
+                              size_t produced, size_t expected_nbytes,
+                              const unsigned char** literals, size_t* literal_nbytes,
+                              size_t* offset, size_t* match_nbytes) noexcept nogil:
+    # One sequence of an LZ4 block (token, literal run, 2-byte offset, match) at ip[0],
+    # checked and stepped over, after `produced` output bytes: 1 for the last sequence
+    # (literals only), 0 when a match follows its literals, -1 when it overruns the input,
+    # points before the output or would make more than expected_nbytes.
+    cdef unsigned int token = ip[0][0]
+    cdef size_t length = token >> 4
+    ip[0] += 1
+    if length == 15 and not _lz4_length_goes_on(ip, end, &length):
+        return -1
+    if length > <size_t>(end - ip[0]) or length > expected_nbytes - produced:
+        return -1
+    literals[0] = ip[0]
+    literal_nbytes[0] = length
+    ip[0] += length
+    produced += length
+    if ip[0] == end:
+        return 1
+    if end - ip[0] < 2:
+        return -1
+    offset[0] = ip[0][0] | (<size_t>ip[0][1] << 8)
+    ip[0] += 2
+    if offset[0] - 1 >= produced:   # offset 0 wraps around and is refused with the rest
+        return -1
+    length = token & 15
+    if length == 15 and not _lz4_length_goes_on(ip, end, &length):
+        return -1
+    if length + 4 > expected_nbytes - produced:   # LZ4's shortest match is 4 bytes
+        return -1
+    match_nbytes[0] = length + 4
+    return 0
+
+
 cdef bint _is_lz4_block_of(const unsigned char* src, size_t src_nbytes,
                             size_t expected_nbytes) noexcept nogil:
-    # Walk the sequences of one LZ4 block (token, literal run, 2-byte offset, match) without
-    # decoding: true when they consume exactly src_nbytes bytes, every match offset points
-    # into bytes already produced, and they produce exactly expected_nbytes bytes. This is
-    # the size check c-blosc makes after decoding a whole stream, which a partial decode
-    # cannot make, at a cost per sequence instead of per byte.
+    # Walk the sequences of one LZ4 block without decoding: true when they consume exactly
+    # src_nbytes bytes, every match offset points into bytes already produced, and they
+    # produce exactly expected_nbytes bytes. This is the size check c-blosc makes after
+    # decoding a whole stream, at a cost per sequence instead of per byte.
     cdef const unsigned char* ip = src
     cdef const unsigned char* end = src + src_nbytes
-    cdef size_t produced = 0, length, offset
-    cdef unsigned int token
+    cdef const unsigned char* literals
+    cdef size_t produced = 0, literal_nbytes, offset, match_nbytes
+    cdef int kind
     while ip < end:
-        token = ip[0]
-        ip += 1
-        length = token >> 4
-        if length == 15 and not _lz4_length_goes_on(&ip, end, &length):
+        kind = _lz4_sequence(&ip, end, produced, expected_nbytes, &literals, &literal_nbytes,
+                             &offset, &match_nbytes)
+        if kind < 0:
             return False
-        if length > <size_t>(end - ip):
-            return False
-        ip += length
-        produced += length
-        if ip == end:          # the last sequence is literals only
+        produced += literal_nbytes
+        if kind == 1:
             return produced == expected_nbytes
-        if end - ip < 2:
-            return False
-        offset = ip[0] | (<size_t>ip[1] << 8)
-        ip += 2
-        if offset - 1 >= produced:   # offset 0 wraps around and is refused with the rest
-            return False
-        length = token & 15
-        if length == 15 and not _lz4_length_goes_on(&ip, end, &length):
-            return False
-        produced += length + 4       # LZ4's shortest match is 4 bytes
-        if produced > expected_nbytes:
-            return False
+        produced += match_nbytes
     return False
 
 
@@ -176,47 +197,33 @@ cdef struct _Sequence:
 
 cdef Py_ssize_t _index_lz4(const unsigned char* src, size_t src_nbytes, size_t expected_nbytes,
                            size_t upto, _Sequence* seqs) noexcept nogil:
-    # Walk the sequences of one LZ4 block (checked as in _is_lz4_block_of) until they have
-    # produced byte `upto`, recording each: the count, or -1 for a malformed stream or one
-    # that ends first. seqs has room for src_nbytes // 3 + 2 entries: every sequence but the
-    # last takes at least 3 input bytes (token and offset).
+    # Walk the sequences of one LZ4 block (checked by _lz4_sequence) until they have produced
+    # byte `upto`, recording each: the count, or -1 for a malformed stream or one that ends
+    # first. seqs has room for src_nbytes // 3 + 2 entries: every sequence but the last
+    # takes at least 3 input bytes (token and offset).
     cdef const unsigned char* ip = src
     cdef const unsigned char* end = src + src_nbytes
-    cdef size_t produced = 0, length, offset
+    cdef const unsigned char* literals
+    cdef size_t produced = 0, literal_nbytes, offset = 0, match_nbytes = 0
     cdef Py_ssize_t n = 0
-    cdef unsigned int token
+    cdef int kind
     while ip < end:
-        token = ip[0]
-        ip += 1
-        length = token >> 4
-        if length == 15 and not _lz4_length_goes_on(&ip, end, &length):
-            return -1
-        if length > <size_t>(end - ip) or length > expected_nbytes - produced:
+        kind = _lz4_sequence(&ip, end, produced, expected_nbytes, &literals, &literal_nbytes,
+                             &offset, &match_nbytes)
+        if kind < 0:
             return -1
         seqs[n].out_start = <uint32_t>produced
-        seqs[n].literal_at = <uint32_t>(ip - src)
-        ip += length
-        produced += length
+        seqs[n].literal_at = <uint32_t>(literals - src)
+        produced += literal_nbytes
         seqs[n].match_start = <uint32_t>produced
+        if kind == 1:
+            seqs[n].out_stop = <uint32_t>produced
+            seqs[n].offset = 0
+            return n + 1 if produced > upto else -1
+        produced += match_nbytes
         seqs[n].out_stop = <uint32_t>produced
-        seqs[n].offset = 0
+        seqs[n].offset = <uint32_t>offset
         n += 1
-        if ip == end:          # the last sequence is literals only
-            return n if produced > upto else -1
-        if end - ip < 2:
-            return -1
-        offset = ip[0] | (<size_t>ip[1] << 8)
-        ip += 2
-        if offset - 1 >= produced:   # offset 0 wraps around and is refused with the rest
-            return -1
-        length = token & 15
-        if length == 15 and not _lz4_length_goes_on(&ip, end, &length):
-            return -1
-        if length + 4 > expected_nbytes - produced:
-            return -1
-        produced += length + 4       # LZ4's shortest match is 4 bytes
-        seqs[n - 1].out_stop = <uint32_t>produced
-        seqs[n - 1].offset = <uint32_t>offset
         if produced > upto:
             return n
     return -1
@@ -243,6 +250,16 @@ cdef inline unsigned char _lz4_byte_at(const _Sequence* seqs, Py_ssize_t n,
         if position < start:
             return src[seqs[lo].literal_at + position - seqs[lo].out_start]
         position = start - seqs[lo].offset + (position - start) % seqs[lo].offset
+
+
+cdef inline void _item_byte_range(int64_t offset, Py_ssize_t itemsize, size_t block_nbytes,
+                                  size_t* first, size_t* stop) noexcept nogil:
+    # The in-block bytes [first, stop) of an item starting `offset` bytes into the block
+    # (negative: it began in the block before).
+    first[0] = <size_t>offset if offset > 0 else 0
+    stop[0] = <size_t>(offset + itemsize)
+    if stop[0] > block_nbytes:
+        stop[0] = block_nbytes
 
 
 cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
@@ -285,11 +302,8 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
         needed[j] = 0
         first_needed[j] = stream_nbytes
     for i in range(n_items):
-        offset = offsets[i] - block_first_byte
-        first = <size_t>offset if offset > 0 else 0
-        stop = <size_t>(offset + itemsize)
-        if stop > layout.block_nbytes:
-            stop = layout.block_nbytes
+        _item_byte_range(offsets[i] - block_first_byte, itemsize, layout.block_nbytes,
+                         &first, &stop)
         for byte in range(first, stop):
             position = _stream_position(layout, byte)
             j = position // stream_nbytes
@@ -358,11 +372,8 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
         if nsequences[j] < 0:
             return ERR_DECOMPRESS
     for i in range(n_items):
-        offset = offsets[i] - block_first_byte
-        first = <size_t>offset if offset > 0 else 0
-        stop = <size_t>(offset + itemsize)
-        if stop > layout.block_nbytes:
-            stop = layout.block_nbytes
+        _item_byte_range(offsets[i] - block_first_byte, itemsize, layout.block_nbytes,
+                         &first, &stop)
         for byte in range(first, stop):
             position = _stream_position(layout, byte)
             j = position // stream_nbytes
