@@ -29,16 +29,10 @@ cdef enum:
 # 1 when the c-blosc symbols are bound and the functions below do real work.
 cdef int blosc_ready() noexcept nogil
 
+# Signatures of c-blosc's and LZ4's entry points, as bound here and in _bloscitems.
 ctypedef int (*getitem_t)(const void*, int, int, void*) noexcept nogil
 ctypedef int (*validate_t)(const void*, size_t, size_t*) noexcept nogil
 ctypedef int (*lz4_safe_t)(const char*, char*, int, int) noexcept nogil
-
-# The bound c-blosc entry points the item-level decode (_bloscitems) calls.
-cdef struct BloscSymbols:
-    getitem_t getitem
-    validate_t validate
-
-cdef BloscSymbols blosc_symbols() noexcept nogil
 
 # A symbol of the c-blosc copy bound above (numcodecs' blosc extension, which also exports
 # the LZ4 it bundles), or NULL when none is bound or it lacks the name. Call with the GIL.

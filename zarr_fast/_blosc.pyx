@@ -6,7 +6,7 @@
 At import this module binds, with ``dlopen(RTLD_NOLOAD)`` + ``dlsym``, the c-blosc symbols
 that numcodecs' own ``numcodecs.blosc`` extension links statically and exports, so we add
 no dependency and vendor no c-blosc; ``_bloscitems`` and ``_bloscpack`` reach them through
-``blosc_symbols`` and ``blosc_library_symbol``. It offers: whole-frame decode into any
+``blosc_library_symbol``. It offers: whole-frame decode into any
 buffer, encode byte-identical to ``numcodecs.Blosc(...).encode`` (with one internal thread),
 and the block-by-block decode of lz4/lz4hc frames (byte-shuffled or not, or stored raw):
 ``blosc_blocks_open`` + ``blosc_block_planes`` decode each stream with
@@ -72,7 +72,8 @@ cdef int _bind_symbols():
     _decompress_ctx = <decompress_ctx_t>dlsym(handle, b"blosc_decompress_ctx")
     _getitem = <getitem_t>dlsym(handle, b"blosc_getitem")
     _validate = <validate_t>dlsym(handle, b"blosc_cbuffer_validate")
-    # Optional: the block-by-block decode calls LZ4 itself (from lz4 1.9, as checked before).
+    # Optional: LZ4's own decoder, for the block-by-block decode; copies older than lz4 1.9
+    # are left unused, as before the item-level decode stopped needing LZ4.
     cdef lz4_version_t lz4_version = <lz4_version_t>dlsym(handle, b"LZ4_versionNumber")
     if lz4_version != NULL and lz4_version() >= 10900:
         _lz4_safe = <lz4_safe_t>dlsym(handle, b"LZ4_decompress_safe")
@@ -93,13 +94,6 @@ cdef void* blosc_library_symbol(const char* name) noexcept:
     if _library == NULL:
         return NULL
     return dlsym(_library, name)
-
-
-cdef BloscSymbols blosc_symbols() noexcept nogil:
-    cdef BloscSymbols symbols
-    symbols.getitem = _getitem
-    symbols.validate = _validate
-    return symbols
 
 
 cdef inline uint32_t _le32(const unsigned char* p) noexcept nogil:

@@ -15,7 +15,7 @@ Only the needed streams are read from the file. Such a read checks what c-blosc 
 on the streams it reads in full (stream sizes fill the block; one stream's decoded size is
 verified by walking all its sequences), but a corrupt byte in the unwalked tail of a stream
 goes unnoticed where a whole-block decode might fail. Other blocks are decoded by c-blosc's
-``blosc_getitem``, bound by ``_blosc`` (``blosc_symbols``).
+``blosc_getitem``, from the c-blosc ``_blosc`` binds (``blosc_library_symbol``).
 
 Callers guarantee: frames are passed with exactly their stored length; ``frame_buf`` has
 room for the whole file; destinations are writeable, contiguous chunk buffers. Every header
@@ -51,12 +51,13 @@ from ._blosc cimport (
     LZ4_FORMAT,
     MAX_SPLITS,
     BlockLayout,
-    BloscSymbols,
     block_layout,
+    blosc_library_symbol,
     blosc_ready,
-    blosc_symbols,
     byte_view,
     check_code,
+    getitem_t,
+    validate_t,
 )
 
 from ._blosc import decode_into, frame_info
@@ -65,7 +66,8 @@ cdef enum:
     _MAX_PARTIAL_ITEMS = 64    # more items per block than this: decode the whole block
     _INT_MAX = 2147483647
 
-cdef BloscSymbols _symbols = blosc_symbols()
+cdef getitem_t _getitem = <getitem_t>blosc_library_symbol(b"blosc_getitem")
+cdef validate_t _validate = <validate_t>blosc_library_symbol(b"blosc_cbuffer_validate")
 cdef int _is_partial_enabled = 1   # tests and benchmarks switch the partial decode off
 
 
@@ -477,7 +479,7 @@ cdef int _decode_blocks(int fd, unsigned char* frame, size_t frame_nbytes, unsig
         ret = _read_range(fd, frame, start, stop)
         if ret != 0:
             break
-        got = _symbols.getitem(frame, <int>(b * blocksize // typesize), <int>(block_nbytes // typesize),
+        got = _getitem(frame, <int>(b * blocksize // typesize), <int>(block_nbytes // typesize),
                        dst + b * blocksize)
         if got < 0 or <size_t>got != block_nbytes:
             ret = ERR_DECOMPRESS
@@ -506,7 +508,7 @@ cdef int _decode_items(int fd, unsigned char* frame, size_t frame_nbytes, void* 
     ret = _read_range(fd, frame, 0, HEADER_NBYTES)
     if ret != 0:
         return ret
-    if _symbols.validate(frame, frame_nbytes, &nbytes) != 0:
+    if _validate(frame, frame_nbytes, &nbytes) != 0:
         return ERR_HEADER
     if nbytes != dst_nbytes:
         return ERR_SIZE

@@ -24,7 +24,8 @@ c-blosc as before.
 Callers guarantee: the region's items are the chunk's, in the array's order, the innermost
 axis of that order contiguous (stride == itemsize) and every stride non-negative
 (``is_walkable``). Refused (``frame_layout`` returns None): other codecs than lz4, bit
-shuffle, clevel 0, typesizes above 16, chunks under 128 bytes or over 2 GiB.
+shuffle, clevel 0, typesizes above 16, chunks over 2 GiB, and chunks so small (under 128
+bytes, or a few KiB of wide items) that c-blosc stores even the compressible sample raw.
 """
 import numpy as np
 
@@ -105,22 +106,21 @@ cdef inline void _next_run(Walk* walk) noexcept nogil:
         d -= 1
 
 
-cdef void _take_block(const Layout* layout, Walk* walk, unsigned char* block,
-                      Py_ssize_t block_nbytes) noexcept nogil:
-    # The next block_nbytes of the region into block: as byte planes of block_nbytes /
-    # typesize bytes when shuffled, else as they are. Runs and blocks hold whole items.
+cdef void _take_bytes(Walk* walk, unsigned char* dst, Py_ssize_t nbytes, Py_ssize_t typesize,
+                      bint is_shuffled) noexcept nogil:
+    # The next nbytes of the region into dst: as byte planes of nbytes / typesize bytes when
+    # shuffled, else as they are. Runs and blocks hold whole items.
     cdef Py_ssize_t done = 0, piece
-    cdef Py_ssize_t typesize = layout.typesize
-    cdef Py_ssize_t plane_nbytes = block_nbytes // typesize
-    while done < block_nbytes:
+    cdef Py_ssize_t plane_nbytes = nbytes // typesize
+    while done < nbytes:
         if walk.offset == walk.run_nbytes:
             _next_run(walk)
-        piece = min(walk.run_nbytes - walk.offset, block_nbytes - done)
-        if layout.is_shuffled:
-            zf_shuffle_units(typesize, walk.run + walk.offset, piece // typesize, block,
+        piece = min(walk.run_nbytes - walk.offset, nbytes - done)
+        if is_shuffled:
+            zf_shuffle_units(typesize, walk.run + walk.offset, piece // typesize, dst,
                              plane_nbytes, done // typesize)
         else:
-            memcpy(block + done, walk.run + walk.offset, piece)
+            memcpy(dst + done, walk.run + walk.offset, piece)
         walk.offset += piece
         done += piece
 
@@ -139,7 +139,7 @@ cdef Py_ssize_t _compress_blocks(const Layout* layout, Walk* walk, unsigned char
         is_last_partial = j == layout.nblocks - 1 and layout.nbytes % layout.blocksize != 0
         if is_last_partial:
             block_nbytes = layout.nbytes % layout.blocksize
-        _take_block(layout, walk, block, block_nbytes)
+        _take_bytes(walk, block, block_nbytes, layout.typesize, layout.is_shuffled)
         nsplits = layout.typesize if layout.is_split and not is_last_partial else 1
         stream_nbytes = block_nbytes // nsplits
         for k in range(nsplits):
@@ -169,18 +169,11 @@ cdef Py_ssize_t _encode_walk(const Layout* layout, Walk* walk, unsigned char* ds
     # The whole frame into dst (nbytes + 16 bytes); returns its size or _LZ4_FAILED.
     cdef Walk start = walk[0]
     cdef Py_ssize_t cbytes = _compress_blocks(layout, walk, dst, block)
-    cdef Py_ssize_t done = 0, piece
     memcpy(dst, layout.header, 12)
     if cbytes == _INCOMPRESSIBLE:
         walk[0] = start
         dst[2] |= FLAG_MEMCPYED
-        while done < layout.nbytes:
-            if walk.offset == walk.run_nbytes:
-                _next_run(walk)
-            piece = min(walk.run_nbytes - walk.offset, layout.nbytes - done)
-            memcpy(dst + HEADER_NBYTES + done, walk.run + walk.offset, piece)
-            walk.offset += piece
-            done += piece
+        _take_bytes(walk, dst + HEADER_NBYTES, layout.nbytes, layout.typesize, False)
         cbytes = layout.nbytes + HEADER_NBYTES
     if cbytes > 0:
         _store_le32(dst + 12, cbytes)
@@ -225,14 +218,6 @@ def is_walkable(region, order):
 cdef class FrameLayout:
     """What c-blosc writes for one parameter set, checked byte-identical here (see module)."""
     cdef Layout layout
-
-    @property
-    def nbytes(self):
-        return self.layout.nbytes
-
-    @property
-    def typesize(self):
-        return self.layout.typesize
 
 
 cdef object _encode_array(FrameLayout frame_layout, object walked, unsigned char[::1] dst):
@@ -321,8 +306,9 @@ cdef object _checked_layout(Py_ssize_t nbytes, Py_ssize_t typesize, str cname, i
             or nbytes % typesize != 0 or blocksize < 0):
         return None
     samples = _sample_chunks(nbytes)
-    reference = _cblosc_frame(samples[0], typesize, b"lz4", clevel, shuffle, blocksize)
-    if reference is None or reference[2] & FLAG_MEMCPYED:
+    expected = [_cblosc_frame(sample, typesize, b"lz4", clevel, shuffle, blocksize) for sample in samples]
+    reference = expected[0]
+    if reference is None or reference[2] & FLAG_MEMCPYED or expected[1] is None:
         return None
     cdef FrameLayout result = FrameLayout()
     cdef Layout* layout = &result.layout
@@ -338,8 +324,7 @@ cdef object _checked_layout(Py_ssize_t nbytes, Py_ssize_t typesize, str cname, i
     layout.accel = 10 - clevel
     layout.is_shuffled = (header[2] & FLAG_BYTE_SHUFFLE) != 0 and typesize > 1
     layout.is_split = (header[2] & FLAG_DONT_SPLIT) == 0
-    for sample in samples:
-        expected = _cblosc_frame(sample, typesize, b"lz4", clevel, shuffle, blocksize)
-        if expected is None or encode_region(result, sample.view(f"V{typesize}")) != expected.tobytes():
+    for sample, frame in zip(samples, expected):
+        if encode_region(result, sample.view(f"V{typesize}")) != frame.tobytes():
             return None
     return result

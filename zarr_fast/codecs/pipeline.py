@@ -29,6 +29,7 @@ from .. import _blosc, _bloscpack
 from ..errors import ChunkDecodeError
 
 BLOSC_HEADER_NBYTES = 16
+_NOT_YET = object()   # a lazily computed attribute not computed yet
 
 
 def _codec_from_config(config, field):
@@ -79,8 +80,7 @@ class CodecPipeline:
             self._blosc_args = (
                 str(config["cname"]), int(config["clevel"]), int(config["shuffle"]), int(config.get("blocksize", 0))
             )
-        self._region_layout = None
-        self._has_region_layout = False
+        self._region_layout = _NOT_YET
 
     # ---------------------------------------------------------------------------------- decode
 
@@ -190,13 +190,12 @@ class CodecPipeline:
 
     def _frame_layout(self):
         # checked against c-blosc on sample chunks once per parameter set (see _bloscpack)
-        if not self._has_region_layout:
+        if self._region_layout is _NOT_YET:
             layout = None
             if self._blosc_args is not None and not self.filters and not self.is_object:
                 cname, clevel, shuffle, blocksize = self._blosc_args
                 layout = _bloscpack.frame_layout(self.chunk_nbytes, self.dtype.itemsize, cname, clevel, shuffle, blocksize)
             self._region_layout = layout
-            self._has_region_layout = True
         return self._region_layout
 
     def can_encode_region(self, region):
