@@ -93,7 +93,8 @@ def test_chunk_files_pack_keys_and_refuse_nul(tmp_path):
 
 
 # Raw chunks selected whole are read from their files straight into their strided region of
-# the result (rows gathered by the kernel); everything else maps the file and scatters.
+# the result (rows gathered by the kernel) when every row starts on a cache line; everything
+# else maps the file (or reads it, when small) and copies.
 RAW_LAYOUTS = [
     ((50,), (7,)),
     ((40, 30), (8, 10)),
@@ -118,6 +119,33 @@ def test_raw_chunks_read_whole_into_strided_results(tmp_path, shape, chunks, nth
             rows = np.r_[1:shape[0], 0]  # whole chunks, rows out of order in the result
             np.testing.assert_array_equal(z.oindex[rows, :], values[rows, :])
             np.testing.assert_array_equal(z[1:, 1:], values[1:, 1:])
+
+
+def _at_shift(shape, dtype, shift):
+    # an array whose data starts shift bytes past a 64-byte boundary
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = np.zeros(nbytes + 128, dtype=np.uint8)
+    start = (-buf.ctypes.data) % 64 + shift
+    return buf[start:start + nbytes].view(dtype).reshape(shape)
+
+
+@pytest.mark.parametrize("shift", [0, 4, 16, 64])
+@pytest.mark.parametrize("shape, chunks", [((64, 1024), (16, 512)), ((64, 1024), (16, 1024)),
+                                            ((40, 30), (8, 10))])
+def test_raw_reads_into_outputs_at_any_alignment(tmp_path, shape, chunks, shift):
+    # aligned rows go by preadv, others by mapping or reading the file and copying:
+    # the values must not depend on which
+    values = np.random.default_rng(5).integers(-99, 99, shape).astype("<i4")
+    z = zarr_fast.array(values, chunks=chunks, compressor=None, store=DirectoryStore(str(tmp_path)))
+    for nthreads in (1, 2):
+        with zarr_fast.config.threads(nthreads):
+            out = _at_shift(shape, "<i4", shift)
+            z.get_basic_selection(Ellipsis, out=out)
+            np.testing.assert_array_equal(out, values)
+            part = _at_shift((shape[0] - 3, shape[1]), "<i4", shift)
+            z.get_basic_selection(np.s_[3:], out=part)
+            np.testing.assert_array_equal(part, values[3:])
 
 
 @pytest.mark.parametrize("mangle", [lambda raw: raw[:-4], lambda raw: raw + b"\0" * 4, lambda raw: b""])

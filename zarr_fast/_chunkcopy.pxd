@@ -4,6 +4,12 @@
 # validate ranges first (the def wrappers in _chunkcopy.pyx show how).
 from zarr_fast._types cimport offset_t
 
+
+cdef extern from "zf_copy.h" nogil:
+    # memcpy for runs of bytes, fast whatever the destination's alignment (see the header)
+    void zf_copy_bytes(void* dst, const void* src, size_t n)
+    bint zf_is_line_aligned(const void* p)
+
 # Copy (or, with is_fill, repeat the item at src into) the outer product of per-axis byte
 # offsets; every lengths[d] >= 1, naxes <= 64. fill_byte >= 0: the fill item is that byte
 # repeated, so runs are memset.

@@ -124,7 +124,7 @@ cdef inline void _copy_item(char* dst, const char* src, Py_ssize_t nbytes) noexc
     elif nbytes == 16:
         memcpy(dst, src, 16)
     else:
-        memcpy(dst, src, nbytes)
+        zf_copy_bytes(dst, src, nbytes)
 
 
 cdef inline void _fill_run(char* dst, const char* item, Py_ssize_t itemsize,
@@ -140,7 +140,7 @@ cdef inline void _fill_run(char* dst, const char* item, Py_ssize_t itemsize,
     # Doubling keeps the number of memcpy calls logarithmic in the run length.
     while filled < run_nbytes:
         step = filled if filled <= run_nbytes - filled else run_nbytes - filled
-        memcpy(dst + filled, dst, step)
+        zf_copy_bytes(dst + filled, dst, step)
         filled += step
 
 
@@ -211,7 +211,7 @@ cdef void _copy_table(char* dst, const char* src, const offset_t* dst_offsets,
         _copy_table_words(<uint8_t*>NULL, dst, src, dst_offsets, src_offsets, n)
     else:
         for i in range(n):
-            memcpy(dst + dst_offsets[i], src + src_offsets[i], nbytes)
+            zf_copy_bytes(dst + dst_offsets[i], src + src_offsets[i], nbytes)
 
 
 cdef void _copy_strided(char* dst, const char* src, offset_t dst_step, offset_t src_step,
@@ -228,7 +228,7 @@ cdef void _copy_strided(char* dst, const char* src, offset_t dst_step, offset_t 
         _copy_strided_words(<uint8_t*>NULL, dst, src, dst_step, src_step, n)
     else:
         for i in range(n):
-            memcpy(dst + i * dst_step, src + i * src_step, nbytes)
+            zf_copy_bytes(dst + i * dst_step, src + i * src_step, nbytes)
 
 
 cdef inline bint _step_of(const offset_t* offsets, offset_t n, offset_t* step) noexcept nogil:
@@ -308,7 +308,7 @@ cdef void copy_outer_product(const char* src, char* dst, int naxes,
         if is_fill:
             _fill_run(dst + dst_base, src, itemsize, run_nbytes, fill_byte)
         else:
-            memcpy(dst + dst_base, src + src_base, run_nbytes)
+            zf_copy_bytes(dst + dst_base, src + src_base, run_nbytes)
         return
 
     # Odometer over virtual axes 0..inner-1; the innermost one is looped directly (as

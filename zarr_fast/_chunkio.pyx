@@ -38,7 +38,7 @@ from zarr_fast._blosc cimport (
     decode_blosc,
 )
 from zarr_fast._bloscitems cimport decode_blosc_items, decode_blosc_items_from_fd
-from zarr_fast._chunkcopy cimport copy_items, copy_outer_product
+from zarr_fast._chunkcopy cimport copy_items, copy_outer_product, zf_copy_bytes, zf_is_line_aligned
 from zarr_fast._chunkfiles cimport (
     AT_FDCWD,
     IS_MISSING,
@@ -89,7 +89,7 @@ cdef int _decode_frame(const unsigned char* frame, size_t frame_nbytes, char* ds
     if codec == 0:
         if frame_nbytes != chunk_nbytes:
             return ERR_SIZE
-        memcpy(dst, frame, chunk_nbytes)
+        zf_copy_bytes(dst, frame, chunk_nbytes)
         return 0
     return decode_blosc(frame, frame_nbytes, dst, chunk_nbytes, codec_threads)
 
@@ -118,8 +118,9 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
             return IS_MISSING
         return decode_blosc_items(src.frame, src.frame_nbytes, dst, chunk_nbytes, items,
                                   nitems, itemsize)
-    if codec == 0 and src.path != NULL:
+    if codec == 0 and src.path != NULL and zf_is_line_aligned(dst):
         # a raw chunk file is its own decoded bytes: one kernel copy into dst, no mapping
+        # (into a dst off a cache line, the kernel's copy is slow: map and copy instead)
         fd = open_chunk(src, &file_nbytes, err_no)
         if fd < 0:
             return IS_MISSING if fd == -IS_MISSING else fd
@@ -142,7 +143,8 @@ cdef int _read_raw_whole(const Source* src, char* out_data, int naxes,
     # A raw chunk selected whole, read from its file straight into its strided region of
     # the output: one preadv per RUNS_PER_CALL rows, so the bytes cross memory once (no
     # mapping, no scratch). Returns 0, IS_MISSING, a negative error code, or NOT_RUNS when
-    # the chunk is not laid out as runs (the caller takes the general path).
+    # the chunk is not laid out as runs, or a run starts off a cache line (the kernel's copy
+    # is slow there): the caller takes the general path, a mapping and zf_copy_bytes.
     cdef iovec iov[RUNS_PER_CALL]
     cdef offset_t counters[MAX_AXES]
     cdef offset_t run_items = lengths[naxes - 1], k, dst_item, src_item
@@ -151,10 +153,16 @@ cdef int _read_raw_whole(const Source* src, char* out_data, int naxes,
     cdef int d, n = 0, fd, rc = 0
     cdef const offset_t* last_src = src_ptrs[naxes - 1]
     cdef const offset_t* last_dst = dst_ptrs[naxes - 1]
+    cdef size_t starts = <size_t>out_data + <size_t>last_dst[0]   # every run start, OR-ed
     # the last axis must be one contiguous run in both the chunk and the output
     for k in range(run_items):
         if last_src[k] != last_src[0] + k * itemsize or last_dst[k] != last_dst[0] + k * itemsize:
             return NOT_RUNS
+    for d in range(naxes - 1):
+        for k in range(lengths[d]):
+            starts |= <size_t>dst_ptrs[d][k]
+    if not zf_is_line_aligned(<void*>starts):
+        return NOT_RUNS
     fd = open_chunk(src, &file_nbytes, err_no)
     if fd < 0:
         return IS_MISSING if fd == -IS_MISSING else fd

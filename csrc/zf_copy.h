@@ -1,0 +1,64 @@
+/* One copy of a run of bytes that stays fast whatever the destination's alignment.
+ *
+ * glibc's memcpy moves runs of a few KiB and more with `rep movsb`, and on AMD Zen 3
+ * (measured on an EPYC VM) that runs about 3.5x slower when the destination is not
+ * 64-byte aligned: 1 GiB as 4 KiB rows into a destination 16 bytes off a cache line took
+ * 415 ms against 114 ms for the loop below. Arrays NumPy allocates start 16 bytes past
+ * a page, and slices of them anywhere, so reads into them hit this case all the time.
+ * The loop aligns the destination to 16 bytes, then moves 64 bytes per step with
+ * unaligned loads and aligned stores (SSE2, part of every x86-64). Short runs, and other
+ * architectures, keep memcpy.
+ */
+#ifndef ZF_COPY_H
+#define ZF_COPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* runs shorter than this go to memcpy, which does not use `rep movsb` for them */
+#define ZF_COPY_LOOP_MIN 2048
+
+static inline void zf_copy_bytes(void *dst, const void *src, size_t n)
+{
+#if defined(__SSE2__)
+    if (n >= ZF_COPY_LOOP_MIN) {
+        unsigned char *d = (unsigned char *)dst;
+        const unsigned char *s = (const unsigned char *)src;
+        size_t head = (size_t)(-(uintptr_t)d) & 15;
+        size_t i;
+        /* the first 16 bytes unaligned; the loop starts at the next aligned address */
+        _mm_storeu_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
+        d += head;
+        s += head;
+        n -= head;
+        for (i = 0; i + 64 <= n; i += 64) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+            __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+            __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+            _mm_store_si128((__m128i *)(d + i), a);
+            _mm_store_si128((__m128i *)(d + i + 16), b);
+            _mm_store_si128((__m128i *)(d + i + 32), c);
+            _mm_store_si128((__m128i *)(d + i + 48), e);
+        }
+        memcpy(d + i, s + i, n - i);
+        return;
+    }
+#endif
+    memcpy(dst, src, n);
+}
+
+/* True when p starts a 64-byte cache line. The kernel's copy to user memory (read,
+ * preadv) is `rep movsb` too, so reads from files go straight to a destination only
+ * when it is aligned so. */
+static inline int zf_is_line_aligned(const void *p)
+{
+    return ((uintptr_t)p & 63) == 0;
+}
+
+#endif
