@@ -49,6 +49,7 @@ cdef struct Encoded:
 
 
 # Grow *buf (realloc) to at least n bytes: 0, or ERR_IO when out of memory.
+cdef void* alloc_lines(size_t n) noexcept nogil
 cdef int reserve_bytes(unsigned char** buf, size_t* capacity, size_t n) noexcept nogil
 cdef int reserve_file(Scratch* s, size_t n) noexcept nogil
 # An open descriptor (>= 0) of the chunk's file, or -IS_MISSING / ERR_IO with err_no set.

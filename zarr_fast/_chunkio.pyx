@@ -48,6 +48,7 @@ from zarr_fast._chunkfiles cimport (
     Scratch,
     Source,
     acquire_chunk,
+    alloc_lines,
     iovec,
     open_chunk,
     preadv_all,
@@ -441,7 +442,7 @@ cdef class _Batch:
         self.count = stop - start
         self.keep = [sources]
         self.sources = <Source*>calloc(self.count + 1, sizeof(Source))
-        self.scratch.chunk = <char*>malloc(chunk_nbytes if chunk_nbytes > 0 else 1)
+        self.scratch.chunk = <char*>alloc_lines(chunk_nbytes)
         self.scratch.items = <offset_t*>malloc(sizeof(offset_t) * SPARSE_MAX_ITEMS)
         if self.sources == NULL or self.scratch.chunk == NULL or self.scratch.items == NULL:
             raise MemoryError()
@@ -825,7 +826,7 @@ def read_item(object source, bint from_files, int codec, Py_ssize_t chunk_nbytes
                 else:
                     memcpy(out_data, src.frame + item_offset, itemsize)
             else:
-                scratch.chunk = <char*>malloc(chunk_nbytes)
+                scratch.chunk = <char*>alloc_lines(chunk_nbytes)
                 if scratch.chunk == NULL:
                     rc = ERR_IO
                 else:
