@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "zf_copy.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -110,7 +112,7 @@ static void zf_unshuffle_planes(size_t typesize, const uint8_t* const* planes, s
 {
     size_t done = 0;
     if (typesize == 1) {
-        memcpy(dst, planes[0] + first, count);
+        zf_copy_bytes(dst, planes[0] + first, count);
         return;
     }
 #if defined(__SSE2__)
