@@ -53,6 +53,54 @@ static inline void zf_copy_bytes(void *dst, const void *src, size_t n)
     memcpy(dst, src, n);
 }
 
+/* Runs at least this long are streamed by zf_stream_bytes; shorter ones are copied. */
+#define ZF_STREAM_MIN 256
+
+/* Copy with non-temporal ("streaming") stores: the bytes go to memory without the
+ * destination's lines being read into the cache first, as an ordinary store does (and
+ * written back later). Into an array bigger than the cache that halves the memory
+ * traffic: 1 GiB unshuffled as 4 KiB rows into an existing array took 51 ms against
+ * 103 ms with ordinary stores (one thread, EPYC VM). Only for bytes nobody reads soon:
+ * reads whose result is larger than the cache. Streaming stores are weakly ordered, so
+ * zf_stream_fence() must run before another thread may read what they wrote. */
+static inline void zf_stream_bytes(void *dst, const void *src, size_t n)
+{
+#if defined(__SSE2__)
+    if (n >= ZF_STREAM_MIN) {
+        unsigned char *d = (unsigned char *)dst;
+        const unsigned char *s = (const unsigned char *)src;
+        size_t head = (size_t)(-(uintptr_t)d) & 15;
+        size_t i;
+        memcpy(d, s, head);
+        d += head;
+        s += head;
+        n -= head;
+        for (i = 0; i + 64 <= n; i += 64) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+            __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+            __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+            _mm_stream_si128((__m128i *)(d + i), a);
+            _mm_stream_si128((__m128i *)(d + i + 16), b);
+            _mm_stream_si128((__m128i *)(d + i + 32), c);
+            _mm_stream_si128((__m128i *)(d + i + 48), e);
+        }
+        memcpy(d + i, s + i, n - i);
+        return;
+    }
+#endif
+    zf_copy_bytes(dst, src, n);
+}
+
+/* Orders every streaming store before the stores that follow it (a worker's results are
+ * then complete before it reports back). */
+static inline void zf_stream_fence(void)
+{
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+}
+
 /* True when p starts a 64-byte cache line. The kernel's copy to user memory (read,
  * preadv) is `rep movsb` too, so reads from files go straight to a destination only
  * when it is aligned so. */

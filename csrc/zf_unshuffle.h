@@ -37,24 +37,34 @@ static void zf_unshuffle_scalar(size_t typesize, const uint8_t* const* planes, s
 }
 
 #if defined(__SSE2__)
-/* Each function handles units [0, count - count % 16) and returns how many it did. */
+/* Each function handles units [0, count - count % 16) and returns how many it did; with
+ * stream, dst is 16-byte aligned and written with streaming stores (zf_stream_bytes). */
 
 #define ZF_LOAD(k) _mm_loadu_si128((const __m128i*)(planes[k] + first + i))
 
+static inline void zf_store16(uint8_t* p, __m128i v, int stream)
+{
+    if (stream) {
+        _mm_stream_si128((__m128i*)p, v);
+    } else {
+        _mm_storeu_si128((__m128i*)p, v);
+    }
+}
+
 static size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first, size_t count,
-                                 uint8_t* dst)
+                                 uint8_t* dst, int stream)
 {
     size_t i;
     for (i = 0; i + 16 <= count; i += 16) {
         __m128i a0 = ZF_LOAD(0), a1 = ZF_LOAD(1);
-        _mm_storeu_si128((__m128i*)(dst + 2 * i), _mm_unpacklo_epi8(a0, a1));
-        _mm_storeu_si128((__m128i*)(dst + 2 * i + 16), _mm_unpackhi_epi8(a0, a1));
+        zf_store16(dst + 2 * i, _mm_unpacklo_epi8(a0, a1), stream);
+        zf_store16(dst + 2 * i + 16, _mm_unpackhi_epi8(a0, a1), stream);
     }
     return i;
 }
 
 static size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first, size_t count,
-                                 uint8_t* dst)
+                                 uint8_t* dst, int stream)
 {
     size_t i;
     for (i = 0; i + 16 <= count; i += 16) {
@@ -64,16 +74,16 @@ static size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first, siz
         __m128i lo23 = _mm_unpacklo_epi8(a2, a3), hi23 = _mm_unpackhi_epi8(a2, a3);
         /* ... then the pairs joined into whole 4-byte units, four per store */
         uint8_t* out = dst + 4 * i;
-        _mm_storeu_si128((__m128i*)(out), _mm_unpacklo_epi16(lo01, lo23));
-        _mm_storeu_si128((__m128i*)(out + 16), _mm_unpackhi_epi16(lo01, lo23));
-        _mm_storeu_si128((__m128i*)(out + 32), _mm_unpacklo_epi16(hi01, hi23));
-        _mm_storeu_si128((__m128i*)(out + 48), _mm_unpackhi_epi16(hi01, hi23));
+        zf_store16(out, _mm_unpacklo_epi16(lo01, lo23), stream);
+        zf_store16(out + 16, _mm_unpackhi_epi16(lo01, lo23), stream);
+        zf_store16(out + 32, _mm_unpacklo_epi16(hi01, hi23), stream);
+        zf_store16(out + 48, _mm_unpackhi_epi16(hi01, hi23), stream);
     }
     return i;
 }
 
 static size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, size_t count,
-                                 uint8_t* dst)
+                                 uint8_t* dst, int stream)
 {
     size_t i;
     int k;
@@ -97,8 +107,8 @@ static size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, siz
         }
         /* c[0..3]: bytes 0-3 of units 0-3, 4-7, 8-11, 12-15; c[4..7]: bytes 4-7 of the same */
         for (k = 0; k < 4; k++) {
-            _mm_storeu_si128((__m128i*)(out + 32 * k), _mm_unpacklo_epi32(c[k], c[k + 4]));
-            _mm_storeu_si128((__m128i*)(out + 32 * k + 16), _mm_unpackhi_epi32(c[k], c[k + 4]));
+            zf_store16(out + 32 * k, _mm_unpacklo_epi32(c[k], c[k + 4]), stream);
+            zf_store16(out + 32 * k + 16, _mm_unpackhi_epi32(c[k], c[k + 4]), stream);
         }
     }
     return i;
@@ -107,22 +117,49 @@ static size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, siz
 #undef ZF_LOAD
 #endif
 
+/* With stream, the bytes are written with streaming stores where dst's alignment allows
+ * (see zf_stream_bytes in zf_copy.h; the caller fences). */
 static void zf_unshuffle_planes(size_t typesize, const uint8_t* const* planes, size_t first,
-                                size_t count, uint8_t* dst)
+                                size_t count, uint8_t* dst, int stream)
 {
-    size_t done = 0;
+    size_t done = 0, head = 0, misaligned;
     if (typesize == 1) {
-        zf_copy_bytes(dst, planes[0] + first, count);
+        if (stream) {
+            zf_stream_bytes(dst, planes[0] + first, count);
+        } else {
+            zf_copy_bytes(dst, planes[0] + first, count);
+        }
         return;
     }
 #if defined(__SSE2__)
-    if (typesize == 2) {
-        done = zf_unshuffle2_sse2(planes, first, count, dst);
-    } else if (typesize == 4) {
-        done = zf_unshuffle4_sse2(planes, first, count, dst);
-    } else if (typesize == 8) {
-        done = zf_unshuffle8_sse2(planes, first, count, dst);
+    if (stream) {
+        /* units before the first 16-byte boundary of dst go one by one; a dst that no
+         * unit boundary brings onto one is written with ordinary stores */
+        misaligned = (uintptr_t)dst & 15;
+        if (misaligned % typesize == 0) {
+            head = ((16 - misaligned) & 15) / typesize;
+            if (head > count) {
+                head = count;
+            }
+            zf_unshuffle_scalar(typesize, planes, first, 0, head, dst);
+            first += head;
+            count -= head;
+            dst += head * typesize;
+        } else {
+            stream = 0;
+        }
     }
+    if (typesize == 2) {
+        done = zf_unshuffle2_sse2(planes, first, count, dst, stream);
+    } else if (typesize == 4) {
+        done = zf_unshuffle4_sse2(planes, first, count, dst, stream);
+    } else if (typesize == 8) {
+        done = zf_unshuffle8_sse2(planes, first, count, dst, stream);
+    }
+#else
+    (void)stream;
+    (void)head;
+    (void)misaligned;
 #endif
     zf_unshuffle_scalar(typesize, planes, first, done, count, dst);
 }

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import zarr_fast
+from zarr_fast import _chunkio
 from zarr_fast.storage import DirectoryStore, NestedDirectoryStore
 
 
@@ -133,11 +134,20 @@ def _at_shift(shape, dtype, shift):
 @pytest.mark.parametrize("shift", [0, 4, 16, 64])
 @pytest.mark.parametrize("shape, chunks", [((64, 1024), (16, 512)), ((64, 1024), (16, 1024)),
                                             ((40, 30), (8, 10))])
-def test_raw_reads_into_outputs_at_any_alignment(tmp_path, shape, chunks, shift):
-    # aligned rows go by preadv, others by mapping or reading the file and copying:
-    # the values must not depend on which
+@pytest.mark.parametrize("stream", [False, True])
+def test_raw_reads_into_outputs_at_any_alignment(tmp_path, shape, chunks, shift, stream):
+    # aligned rows go by preadv, others by mapping or reading the file and copying (with
+    # streaming stores into large results): the values must not depend on which
     values = np.random.default_rng(5).integers(-99, 99, shape).astype("<i4")
     z = zarr_fast.array(values, chunks=chunks, compressor=None, store=DirectoryStore(str(tmp_path)))
+    previous = _chunkio._set_stream_min_nbytes_for_tests(0 if stream else 1 << 62)
+    try:
+        _check_raw_reads(z, values, shape, shift)
+    finally:
+        _chunkio._set_stream_min_nbytes_for_tests(previous)
+
+
+def _check_raw_reads(z, values, shape, shift):
     for nthreads in (1, 2):
         with zarr_fast.config.threads(nthreads):
             out = _at_shift(shape, "<i4", shift)

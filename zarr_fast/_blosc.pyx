@@ -169,7 +169,7 @@ cdef void block_layout(BlockLayout* layout, unsigned char flags, size_t typesize
 
 cdef extern from "zf_unshuffle.h" nogil:
     void zf_unshuffle_planes(size_t typesize, const unsigned char* const* planes, size_t first,
-                             size_t count, unsigned char* dst)
+                             size_t count, unsigned char* dst, int stream)
 
 
 cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
@@ -270,7 +270,7 @@ cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned
     cdef size_t nplanes = 1
     cdef Py_ssize_t got = blosc_block_planes(blocks, b, tmp, planes, &nplanes)
     if got > 0:
-        zf_unshuffle_planes(nplanes, planes, 0, <size_t>got // nplanes, dst)
+        zf_unshuffle_planes(nplanes, planes, 0, <size_t>got // nplanes, dst, 0)
     return got
 
 

@@ -17,7 +17,7 @@ Refused: object dtype (items are references, not bytes), arrays with negative st
 import numpy as np
 
 cimport numpy as cnp
-from libc.string cimport memcmp, memcpy, memmove, memset
+from libc.string cimport memcmp, memcpy, memset
 
 from zarr_fast._types cimport float_bits_t, offset_t, uint8_t, uint16_t, uint32_t, uint64_t
 
@@ -196,10 +196,19 @@ cdef inline void _copy_strided_words(_word_t* width, char* dst, const char* src,
         dst += dst_step
 
 
+cdef inline void _copy_run(char* dst, const char* src, Py_ssize_t nbytes,
+                           bint stream) noexcept nogil:
+    if stream:
+        zf_stream_bytes(dst, src, nbytes)
+    else:
+        zf_copy_bytes(dst, src, nbytes)
+
+
 cdef void _copy_table(char* dst, const char* src, const offset_t* dst_offsets,
                       const offset_t* src_offsets, offset_t n,
-                      Py_ssize_t nbytes) noexcept nogil:
-    # Contract: n runs of nbytes bytes at per-entry byte offsets; GIL not needed.
+                      Py_ssize_t nbytes, bint stream) noexcept nogil:
+    # Contract: n runs of nbytes bytes at per-entry byte offsets; GIL not needed. With
+    # stream, runs go out with streaming stores (zf_stream_bytes).
     cdef offset_t i
     if nbytes == 8:
         _copy_table_words(<uint64_t*>NULL, dst, src, dst_offsets, src_offsets, n)
@@ -211,11 +220,11 @@ cdef void _copy_table(char* dst, const char* src, const offset_t* dst_offsets,
         _copy_table_words(<uint8_t*>NULL, dst, src, dst_offsets, src_offsets, n)
     else:
         for i in range(n):
-            zf_copy_bytes(dst + dst_offsets[i], src + src_offsets[i], nbytes)
+            _copy_run(dst + dst_offsets[i], src + src_offsets[i], nbytes, stream)
 
 
 cdef void _copy_strided(char* dst, const char* src, offset_t dst_step, offset_t src_step,
-                        offset_t n, Py_ssize_t nbytes) noexcept nogil:
+                        offset_t n, Py_ssize_t nbytes, bint stream) noexcept nogil:
     # Contract: n runs of nbytes bytes at constant byte steps (src_step may be 0: a fill).
     cdef offset_t i
     if nbytes == 8:
@@ -228,7 +237,7 @@ cdef void _copy_strided(char* dst, const char* src, offset_t dst_step, offset_t 
         _copy_strided_words(<uint8_t*>NULL, dst, src, dst_step, src_step, n)
     else:
         for i in range(n):
-            zf_copy_bytes(dst + i * dst_step, src + i * src_step, nbytes)
+            _copy_run(dst + i * dst_step, src + i * src_step, nbytes, stream)
 
 
 cdef inline bint _step_of(const offset_t* offsets, offset_t n, offset_t* step) noexcept nogil:
@@ -245,7 +254,7 @@ cdef inline offset_t _offset_at(const offset_t* table, offset_t step, offset_t i
 cdef void copy_outer_product(const char* src, char* dst, int naxes,
                              const offset_t** src_offsets, const offset_t** dst_offsets,
                              const offset_t* lengths, Py_ssize_t itemsize,
-                             bint is_fill, int fill_byte) noexcept nogil:
+                             bint is_fill, int fill_byte, bint stream) noexcept nogil:
     # Contract: offsets in bytes, already checked to stay inside both buffers; every
     # lengths[d] >= 1. With is_fill, every src offset is 0 and src points at the item to
     # repeat. GIL not needed.
@@ -268,6 +277,7 @@ cdef void copy_outer_product(const char* src, char* dst, int naxes,
     cdef offset_t n, i, src_step = 0, dst_step = 0, src_row, dst_row
     cdef int nv = 0, inner, d, last
     cdef char* first_run = NULL
+    cdef char* target
 
     for d in range(naxes):
         n = lengths[d]
@@ -308,7 +318,7 @@ cdef void copy_outer_product(const char* src, char* dst, int naxes,
         if is_fill:
             _fill_run(dst + dst_base, src, itemsize, run_nbytes, fill_byte)
         else:
-            zf_copy_bytes(dst + dst_base, src + src_base, run_nbytes)
+            _copy_run(dst + dst_base, src + src_base, run_nbytes, stream)
         return
 
     # Odometer over virtual axes 0..inner-1; the innermost one is looped directly (as
@@ -335,15 +345,16 @@ cdef void copy_outer_product(const char* src, char* dst, int naxes,
                     first_run = dst + dst_row + _offset_at(v_dst_table[inner], v_dst_step[inner], i)
                     _fill_run(first_run, src, itemsize, run_nbytes, fill_byte)
                 else:
-                    # memmove: a repeated destination offset may hit first_run itself.
-                    memmove(dst + dst_row + _offset_at(v_dst_table[inner], v_dst_step[inner], i),
-                            first_run, run_nbytes)
+                    # a repeated destination offset may hit first_run itself: nothing to copy
+                    target = dst + dst_row + _offset_at(v_dst_table[inner], v_dst_step[inner], i)
+                    if target != first_run:
+                        zf_copy_bytes(target, first_run, run_nbytes)
         elif v_src_table[inner] == NULL:
             _copy_strided(dst + dst_row, src + src_row, v_dst_step[inner], v_src_step[inner],
-                          n, run_nbytes)
+                          n, run_nbytes, stream)
         else:
             _copy_table(dst + dst_row, src + src_row, v_dst_table[inner], v_src_table[inner],
-                        n, run_nbytes)
+                        n, run_nbytes, stream)
         d = inner - 1
         while d >= 0:
             counters[d] += 1
@@ -365,20 +376,22 @@ cdef void copy_items(const char* src, char* dst, const offset_t* src_offsets,
                      const offset_t* dst_offsets, Py_ssize_t n,
                      Py_ssize_t itemsize) noexcept nogil:
     # Contract: byte offsets already checked against both buffers; GIL not needed.
-    _copy_table(dst, src, dst_offsets, src_offsets, n, itemsize)
+    _copy_table(dst, src, dst_offsets, src_offsets, n, itemsize, False)
 
 
 # ---------------------------------------------------------------------------------------
 # Python entry points
 # ---------------------------------------------------------------------------------------
 
-def copy_orthogonal(cnp.ndarray src, cnp.ndarray dst, src_offsets, dst_offsets):
+def copy_orthogonal(cnp.ndarray src, cnp.ndarray dst, src_offsets, dst_offsets,
+                    bint stream=False):
     """Copy the items at the outer product of per-axis byte offsets from src into dst.
 
     For every index tuple ``(i_0, ..., i_{k-1})`` copies ``itemsize`` bytes from
     ``src.data + sum_d src_offsets[d][i_d]`` to ``dst.data + sum_d dst_offsets[d][i_d]``;
     ``k == 0`` copies one item at offset 0. A 0-d or one-item ``src`` with all-zero
-    offsets fills the selected part of ``dst``.
+    offsets fills the selected part of ``dst``. With ``stream``, runs of bytes are written
+    with streaming stores, as reads into large results do (same bytes).
 
     Checks: equal numbers of axes and equal per-axis lengths, equal itemsize, ``dst``
     writeable, no object dtype, non-negative strides, and every addressed item inside
@@ -451,7 +464,9 @@ def copy_orthogonal(cnp.ndarray src, cnp.ndarray dst, src_offsets, dst_offsets):
             fill_byte = item[0]
     with nogil:
         copy_outer_product(src_data, dst_data, naxes, src_ptrs, dst_ptrs, lengths,
-                         itemsize, is_fill, fill_byte)
+                           itemsize, is_fill, fill_byte, stream)
+        if stream:
+            zf_stream_fence()
 
 
 def copy_points(cnp.ndarray src, cnp.ndarray dst, src_offsets, dst_offsets):

@@ -38,7 +38,13 @@ from zarr_fast._blosc cimport (
     decode_blosc,
 )
 from zarr_fast._bloscitems cimport decode_blosc_items, decode_blosc_items_from_fd
-from zarr_fast._chunkcopy cimport copy_items, copy_outer_product, zf_copy_bytes, zf_is_line_aligned
+from zarr_fast._chunkcopy cimport (
+    copy_items,
+    copy_outer_product,
+    zf_copy_bytes,
+    zf_is_line_aligned,
+    zf_stream_fence,
+)
 from zarr_fast._chunkfiles cimport (
     AT_FDCWD,
     IS_MISSING,
@@ -75,9 +81,22 @@ cdef enum:
     # (_gather_points_by_blocks); fewer decode just the stream prefixes they need
     POINTS_SPARSE_MAX = 256
 
+# reads that select at least this many bytes write them with streaming stores
+# (zf_stream_bytes in csrc/zf_copy.h): a result this large is out of the cache by the time
+# the read returns, so reading its lines in before writing them buys nothing
+cdef size_t STREAM_MIN_NBYTES = 32 << 20
+
 # error codes, as the Python side names them
 ERROR_NAMES = {-1: "not a valid blosc frame", -2: "size mismatch", -3: "decompression failed",
                -4: "I/O error", -5: "blosc unavailable"}
+
+
+def _set_stream_min_nbytes_for_tests(size_t nbytes):
+    """Stream reads that select at least ``nbytes`` (0: every read); returns the old bound."""
+    global STREAM_MIN_NBYTES
+    previous = STREAM_MIN_NBYTES
+    STREAM_MIN_NBYTES = nbytes
+    return previous
 
 
 def is_ready():
@@ -209,12 +228,12 @@ cdef int _read_raw_whole(const Source* src, char* out_data, int naxes,
 
 cdef extern from "zf_unshuffle.h" nogil:
     void zf_unshuffle_planes(size_t typesize, const unsigned char* const* planes, size_t first,
-                             size_t count, unsigned char* dst)
+                             size_t count, unsigned char* dst, int stream)
 
 
 cdef int _unshuffle_rows(const BloscBlocks* blocks, Scratch* s, char* out_data, int outer,
                          const offset_t** src_ptrs, const offset_t** dst_ptrs,
-                         const offset_t* lengths, Py_ssize_t itemsize) noexcept nogil:
+                         const offset_t* lengths, Py_ssize_t itemsize, bint stream) noexcept nogil:
     # Two axes, each selected row one run contiguous in the chunk and in out, rows never
     # straddling blocks: each needed block's planes are decoded (raw ones stay in the frame)
     # and every selected row is unshuffled straight to its place in out, no copy between.
@@ -240,7 +259,7 @@ cdef int _unshuffle_rows(const BloscBlocks* blocks, Scratch* s, char* out_data, 
         if byte + run_nbytes > block_nbytes:
             return NOT_RUNS
         zf_unshuffle_planes(nplanes, planes, byte // nplanes, run_nbytes // nplanes,
-                            <unsigned char*>(out_data + dst_ptrs[outer][e] + run_dst))
+                            <unsigned char*>(out_data + dst_ptrs[outer][e] + run_dst), stream)
     return 0
 
 
@@ -255,7 +274,7 @@ cdef bint _is_one_run(const offset_t* offsets, offset_t n, Py_ssize_t itemsize) 
 cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_data, int naxes,
                             int outer, size_t row_nbytes, const offset_t** src_ptrs,
                             const offset_t** dst_ptrs, const offset_t* lengths,
-                            Py_ssize_t itemsize) noexcept nogil:
+                            Py_ssize_t itemsize, bint stream) noexcept nogil:
     # A blosc chunk decoded one block at a time into a small window that stays in cache, its
     # selected rows (slabs of the outer axis) copied out as soon as they are complete: the
     # decoded chunk never crosses memory whole, and blocks holding no selected row are never
@@ -281,7 +300,8 @@ cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_dat
     if (naxes == 2 and blocksize % row_nbytes == 0 and itemsize % blocks.typesize == 0
             and _is_one_run(src_ptrs[1 - outer], lengths[1 - outer], itemsize)
             and _is_one_run(dst_ptrs[1 - outer], lengths[1 - outer], itemsize)):
-        return _unshuffle_rows(blocks, s, out_data, outer, src_ptrs, dst_ptrs, lengths, itemsize)
+        return _unshuffle_rows(blocks, s, out_data, outer, src_ptrs, dst_ptrs, lengths, itemsize,
+                               stream)
     if reserve_bytes(&s.window, &s.window_capacity, blocksize + row_nbytes) != 0:
         return ERR_IO
     for d in range(naxes):
@@ -301,7 +321,7 @@ cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_dat
             sub_len[outer] = e_end - e
             # offsets are chunk bytes; the window holds chunk bytes [win_lo, win_hi)
             copy_outer_product(<const char*>(<size_t>s.window - win_lo), out_data, naxes,
-                               sub_src, sub_dst, sub_len, itemsize, False, -1)
+                               sub_src, sub_dst, sub_len, itemsize, False, -1, stream)
             e = e_end
             continue
         if lo < win_lo or lo >= win_hi:
@@ -324,13 +344,13 @@ cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_dat
 cdef int _scatter_blosc(const Encoded* enc, Scratch* s, char* out_data, int naxes, int outer,
                         size_t row_nbytes, const offset_t** src_ptrs, const offset_t** dst_ptrs,
                         const offset_t* lengths, Py_ssize_t itemsize,
-                        size_t chunk_nbytes) noexcept nogil:
+                        size_t chunk_nbytes, bint stream) noexcept nogil:
     # A blosc frame decoded block by block and scattered: 0, ERR_IO or NOT_RUNS.
     cdef BloscBlocks blocks
     if blosc_blocks_open(&blocks, enc.data, enc.nbytes, chunk_nbytes) != 0:
         return NOT_RUNS
     return _scatter_by_blocks(&blocks, s, out_data, naxes, outer, row_nbytes, src_ptrs,
-                              dst_ptrs, lengths, itemsize)
+                              dst_ptrs, lengths, itemsize, stream)
 
 
 cdef void _gather_item(const unsigned char* const* planes, size_t nplanes, size_t byte,
@@ -539,6 +559,8 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
     cdef const uint8_t[::1] wview
     cdef const char* fill_data = NULL
     cdef Encoded enc
+    cdef size_t selected_nbytes = <size_t>itemsize
+    cdef bint stream
 
     if naxes < 1 or naxes > MAX_AXES or not (
             len(bounds) == len(src_offsets) == len(dst_offsets) == len(whole) == naxes):
@@ -567,6 +589,7 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
         src_reach += s.max()
         dst_reach += t.max()
         longest = max(longest, n)
+        selected_nbytes *= <size_t>n
         tables += [b, s, t, w]
         view = b
         bound_tab[d] = &view[0]
@@ -593,6 +616,7 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
     view = zeros
     for d in range(naxes):
         zero_ptrs[d] = &view[0]
+    stream = selected_nbytes >= STREAM_MIN_NBYTES
     batch = _Batch(sources, from_files, start, stop, chunk_nbytes)
     cdef _Batch b_ = <_Batch>batch
     with nogil:
@@ -626,7 +650,7 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                     if rc == 0:
                         if enc.nbytes == <size_t>chunk_nbytes:
                             copy_outer_product(<const char*>enc.data, out_data, naxes, src_ptrs,
-                                               dst_ptrs, lengths, itemsize, False, -1)
+                                               dst_ptrs, lengths, itemsize, False, -1, stream)
                         else:
                             rc = ERR_SIZE
                         release_chunk(&enc)
@@ -640,13 +664,14 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                 rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
                 if rc == 0:
                     rc = _scatter_blosc(&enc, &b_.scratch, out_data, naxes, outer, row_nbytes,
-                                        src_ptrs, dst_ptrs, lengths, itemsize, chunk_nbytes)
+                                        src_ptrs, dst_ptrs, lengths, itemsize, chunk_nbytes,
+                                        stream)
                     if rc == NOT_RUNS:
                         rc = _decode_frame(enc.data, enc.nbytes, b_.scratch.chunk, chunk_nbytes,
                                            codec, codec_threads)
                         if rc == 0:
                             copy_outer_product(b_.scratch.chunk, out_data, naxes, src_ptrs,
-                                               dst_ptrs, lengths, itemsize, False, -1)
+                                               dst_ptrs, lengths, itemsize, False, -1, stream)
                     release_chunk(&enc)
                 if rc == 0:
                     continue
@@ -656,13 +681,15 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
             if rc == IS_MISSING:
                 if fill_data != NULL:
                     copy_outer_product(fill_data, out_data, naxes, zero_ptrs, dst_ptrs, lengths,
-                                       itemsize, True, -1)
+                                       itemsize, True, -1, False)
                 rc = 0
             elif rc == 0 and not is_whole:
                 copy_outer_product(b_.scratch.chunk, out_data, naxes, src_ptrs, dst_ptrs,
-                                   lengths, itemsize, False, -1)
+                                   lengths, itemsize, False, -1, stream)
             if rc != 0:
                 break
+        if stream:
+            zf_stream_fence()
     return [(i, rc, err_no)] if rc != 0 else []
 
 

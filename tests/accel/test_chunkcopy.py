@@ -327,11 +327,13 @@ def test_concurrent_copies_into_disjoint_regions():
 
 
 # Runs of 2 KiB and more go through zf_copy_bytes (a loop that aligns the destination, not
-# glibc's memcpy): every start alignment and length around its threshold and its 64-byte step.
+# glibc's memcpy), and with stream runs of 256 bytes and more through zf_stream_bytes: every
+# start alignment and length around their thresholds and their 64-byte step.
 @pytest.mark.parametrize("dst_shift", [0, 1, 4, 15, 16, 48, 63])
 @pytest.mark.parametrize("src_shift", [0, 3, 16])
-@pytest.mark.parametrize("nbytes", [2047, 2048, 2049, 2063, 2111, 4096, 4097, 10_000])
-def test_long_runs_at_every_alignment(dst_shift, src_shift, nbytes):
+@pytest.mark.parametrize("nbytes", [255, 256, 257, 2047, 2048, 2049, 2063, 2111, 4096, 4097, 10_000])
+@pytest.mark.parametrize("stream", [False, True])
+def test_long_runs_at_every_alignment(dst_shift, src_shift, nbytes, stream):
     rng = np.random.default_rng(nbytes)
     src_buf = rng.integers(0, 256, nbytes + 64, dtype=np.uint8)
     dst_buf = np.zeros(nbytes + 128, dtype=np.uint8)
@@ -341,7 +343,7 @@ def test_long_runs_at_every_alignment(dst_shift, src_shift, nbytes):
     src = src_buf[s0:s0 + nbytes]
     dst = dst_buf[d0:d0 + nbytes]
     whole = [np.arange(nbytes, dtype=np.int64)]
-    _chunkcopy.copy_orthogonal(src, dst, whole, whole)
+    _chunkcopy.copy_orthogonal(src, dst, whole, whole, stream=stream)
     np.testing.assert_array_equal(dst, src)
     assert not dst_buf[:d0].any() and not dst_buf[d0 + nbytes:].any()  # nothing outside the run
     # rows of the run's length, strided in both (the per-row loop of the copy)
@@ -349,6 +351,6 @@ def test_long_runs_at_every_alignment(dst_shift, src_shift, nbytes):
     source = rng.integers(0, 256, (3, nbytes + 9), dtype=np.uint8)
     _chunkcopy.copy_orthogonal(source[:, 2:2 + nbytes], rows[:, 1:1 + nbytes],
                                [np.arange(3) * source.strides[0], np.arange(nbytes)],
-                               [np.arange(3) * rows.strides[0], np.arange(nbytes)])
+                               [np.arange(3) * rows.strides[0], np.arange(nbytes)], stream=stream)
     np.testing.assert_array_equal(rows[:, 1:1 + nbytes], source[:, 2:2 + nbytes])
     assert not rows[:, 0].any() and not rows[:, 1 + nbytes:].any()
