@@ -92,7 +92,7 @@ def test_selections_match_numpy(layout, where_stored, blockwise, streaming, tmp_
         assert not buf[:start].any() and not buf[start + values.nbytes:].any()
 
 
-def test_missing_chunks_and_raw_frames(tmp_path, blockwise):
+def test_missing_chunks_and_raw_frames(tmp_path, blockwise, streaming):
     rng = np.random.default_rng(4)
     z = zarr_fast.create((600, 300), chunks=(200, 100), dtype="<f8", store=DirectoryStore(str(tmp_path)),
                          compressor=numcodecs.Blosc("lz4", 5, 0, 2048), fill_value=-1.5)
@@ -109,7 +109,7 @@ def test_missing_chunks_and_raw_frames(tmp_path, blockwise):
 
 
 @pytest.mark.parametrize("where", ["stream", "table"])
-def test_a_corrupt_chunk_names_its_key(tmp_path, blockwise, where):
+def test_a_corrupt_chunk_names_its_key(tmp_path, blockwise, streaming, where):
     z = zarr_fast.create((512, 256), chunks=(256, 256), dtype="<f4", store=DirectoryStore(str(tmp_path)),
                          compressor=numcodecs.Blosc("lz4", 5, 1, 4096))
     z[...] = _values((512, 256), "<f4", np.random.default_rng(5))

@@ -341,6 +341,29 @@ cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_dat
     return 0
 
 
+cdef int _stream_blocks(const Encoded* enc, Scratch* s, char* dst,
+                        size_t chunk_nbytes) noexcept nogil:
+    # A blosc frame decoded block by block straight into dst with streaming stores (the
+    # chunk's region of a result larger than the cache, in the chunk's layout). Returns 0,
+    # ERR_IO (no memory) or NOT_RUNS (the frame does not suit, or a block fails to decode:
+    # the caller decodes it whole with c-blosc, which also names the fault).
+    cdef BloscBlocks blocks
+    cdef const unsigned char* planes[256]
+    cdef size_t nplanes = 1, b
+    cdef Py_ssize_t got
+    if blosc_blocks_open(&blocks, enc.data, enc.nbytes, chunk_nbytes) != 0:
+        return NOT_RUNS
+    if reserve_bytes(&s.planes, &s.planes_capacity, blocks.blocksize) != 0:
+        return ERR_IO
+    for b in range(blocks.nblocks):
+        got = blosc_block_planes(&blocks, b, s.planes, planes, &nplanes)
+        if got <= 0 or b * blocks.blocksize + <size_t>got > chunk_nbytes:
+            return NOT_RUNS
+        zf_unshuffle_planes(nplanes, planes, 0, <size_t>got // nplanes,
+                            <unsigned char*>dst + b * blocks.blocksize, 1)
+    return 0
+
+
 cdef int _scatter_blosc(const Encoded* enc, Scratch* s, char* out_data, int naxes, int outer,
                         size_t row_nbytes, const offset_t** src_ptrs, const offset_t** dst_ptrs,
                         const offset_t* lengths, Py_ssize_t itemsize,
@@ -636,7 +659,15 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
             if nitems == 0:
                 continue
             is_whole = direct_ok and all_whole
-            if is_whole:
+            if is_whole and stream and codec == 1 and codec_threads <= 1:
+                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                if rc == 0:
+                    rc = _stream_blocks(&enc, &b_.scratch, out_data + dst_base, chunk_nbytes)
+                    if rc == NOT_RUNS:
+                        rc = _decode_frame(enc.data, enc.nbytes, out_data + dst_base, chunk_nbytes,
+                                           codec, codec_threads)
+                    release_chunk(&enc)
+            elif is_whole:
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, out_data + dst_base,
                                  chunk_nbytes, codec, codec_threads, NULL, 0, itemsize, &err_no)
             elif codec == 0:
