@@ -51,7 +51,7 @@ static inline void zf_store16(uint8_t* p, __m128i v, int stream)
     }
 }
 
-static size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first, size_t count,
+static inline size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first, size_t count,
                                  uint8_t* dst, int stream)
 {
     size_t i;
@@ -63,7 +63,7 @@ static size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first, siz
     return i;
 }
 
-static size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first, size_t count,
+static inline size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first, size_t count,
                                  uint8_t* dst, int stream)
 {
     size_t i;
@@ -82,7 +82,7 @@ static size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first, siz
     return i;
 }
 
-static size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, size_t count,
+static inline size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, size_t count,
                                  uint8_t* dst, int stream)
 {
     size_t i;
@@ -117,37 +117,25 @@ static size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, siz
 #undef ZF_LOAD
 #endif
 
-/* With stream, the bytes are written with streaming stores where dst's alignment allows
- * (see zf_stream_bytes in zf_copy.h; the caller fences). */
-static void zf_unshuffle_planes(size_t typesize, const uint8_t* const* planes, size_t first,
-                                size_t count, uint8_t* dst, int stream)
+/* The rows of zf_unshuffle_planes with stream: units before the first 16-byte boundary
+ * of dst go one by one, the rest with streaming stores; a dst that no unit boundary
+ * brings onto a 16-byte boundary is written with ordinary stores. */
+static void zf_unshuffle_streamed(size_t typesize, const uint8_t* const* planes, size_t first,
+                                  size_t count, uint8_t* dst)
 {
-    size_t done = 0, head = 0, misaligned;
-    if (typesize == 1) {
-        if (stream) {
-            zf_stream_bytes(dst, planes[0] + first, count);
-        } else {
-            zf_copy_bytes(dst, planes[0] + first, count);
-        }
-        return;
-    }
+    size_t done = 0;
 #if defined(__SSE2__)
+    size_t misaligned = (uintptr_t)dst & 15, head;
+    int stream = misaligned % typesize == 0;
     if (stream) {
-        /* units before the first 16-byte boundary of dst go one by one; a dst that no
-         * unit boundary brings onto one is written with ordinary stores */
-        misaligned = (uintptr_t)dst & 15;
-        if (misaligned % typesize == 0) {
-            head = ((16 - misaligned) & 15) / typesize;
-            if (head > count) {
-                head = count;
-            }
-            zf_unshuffle_scalar(typesize, planes, first, 0, head, dst);
-            first += head;
-            count -= head;
-            dst += head * typesize;
-        } else {
-            stream = 0;
+        head = ((16 - misaligned) & 15) / typesize;
+        if (head > count) {
+            head = count;
         }
+        zf_unshuffle_scalar(typesize, planes, first, 0, head, dst);
+        first += head;
+        count -= head;
+        dst += head * typesize;
     }
     if (typesize == 2) {
         done = zf_unshuffle2_sse2(planes, first, count, dst, stream);
@@ -156,10 +144,36 @@ static void zf_unshuffle_planes(size_t typesize, const uint8_t* const* planes, s
     } else if (typesize == 8) {
         done = zf_unshuffle8_sse2(planes, first, count, dst, stream);
     }
-#else
-    (void)stream;
-    (void)head;
-    (void)misaligned;
+#endif
+    zf_unshuffle_scalar(typesize, planes, first, done, count, dst);
+}
+
+/* With stream, rows of at least ZF_STREAM_MIN bytes are written with streaming stores
+ * where dst's alignment allows (see zf_stream_bytes in zf_copy.h; the caller fences). */
+static inline void zf_unshuffle_planes(size_t typesize, const uint8_t* const* planes,
+                                       size_t first, size_t count, uint8_t* dst, int stream)
+{
+    size_t done = 0;
+    if (typesize == 1) {
+        if (stream) {
+            zf_stream_bytes(dst, planes[0] + first, count);
+        } else {
+            zf_copy_bytes(dst, planes[0] + first, count);
+        }
+        return;
+    }
+    if (stream && count * typesize >= ZF_STREAM_MIN) {
+        zf_unshuffle_streamed(typesize, planes, first, count, dst);
+        return;
+    }
+#if defined(__SSE2__)
+    if (typesize == 2) {
+        done = zf_unshuffle2_sse2(planes, first, count, dst, 0);
+    } else if (typesize == 4) {
+        done = zf_unshuffle4_sse2(planes, first, count, dst, 0);
+    } else if (typesize == 8) {
+        done = zf_unshuffle8_sse2(planes, first, count, dst, 0);
+    }
 #endif
     zf_unshuffle_scalar(typesize, planes, first, done, count, dst);
 }
