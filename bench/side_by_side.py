@@ -191,15 +191,17 @@ def store_nbytes(path):
 def source_commit():
     """``(commit, is_dirty)`` of the package ``import zarr_fast`` comes from, or ``(None, None)``.
 
-    The commit is the last one that touched the package directory (bench-only commits move HEAD
-    but not the code under test); dirty means the package has uncommitted changes.
+    The commit is the last one that touched the package directory, its C sources or its build
+    (bench-only commits move HEAD but not the code under test); dirty means those have
+    uncommitted changes.
     """
     try:
         # found, not imported: side_by_side's coordinator keeps every implementation out of its process
         package = os.path.dirname(os.path.abspath(importlib.util.find_spec("zarr_fast").origin))
-        commit = subprocess.run(["git", "-C", package, "log", "-1", "--format=%h", "--", "."], capture_output=True,
+        code = [".", "../csrc", "../setup.py"]
+        commit = subprocess.run(["git", "-C", package, "log", "-1", "--format=%h", "--", *code], capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", package, "status", "--porcelain", "--", "."], capture_output=True,
+        dirty = subprocess.run(["git", "-C", package, "status", "--porcelain", "--", *code], capture_output=True,
                                text=True, check=True).stdout.strip()
         return commit or None, bool(dirty)
     except Exception:  # not a git checkout, or git missing: the report just says unknown

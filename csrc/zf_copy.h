@@ -23,41 +23,62 @@
 /* runs shorter than this go to memcpy, which does not use `rep movsb` for them */
 #define ZF_COPY_LOOP_MIN 2048
 
-static inline void zf_copy_bytes(void *dst, const void *src, size_t n)
-{
-#if defined(__SSE2__)
-    if (n >= ZF_COPY_LOOP_MIN) {
-        unsigned char *d = (unsigned char *)dst;
-        const unsigned char *s = (const unsigned char *)src;
-        size_t head = (size_t)(-(uintptr_t)d) & 15;
-        size_t i;
-        /* the first 16 bytes unaligned; the loop starts at the next aligned address */
-        _mm_storeu_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
-        d += head;
-        s += head;
-        n -= head;
-        for (i = 0; i + 64 <= n; i += 64) {
-            __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
-            __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
-            __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
-            __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
-            _mm_store_si128((__m128i *)(d + i), a);
-            _mm_store_si128((__m128i *)(d + i + 16), b);
-            _mm_store_si128((__m128i *)(d + i + 32), c);
-            _mm_store_si128((__m128i *)(d + i + 48), e);
-        }
-        memcpy(d + i, s + i, n - i);
-        return;
-    }
-#endif
-    memcpy(dst, src, n);
-}
-
 /* Runs at least this long are streamed by zf_stream_bytes; shorter ones are copied. A
  * run's first and last cache lines are mostly partial, and streaming part of a line costs
  * more than storing it: with 256-byte rows (chunks of 64 x 64 float32), streaming made a
  * whole read 5% slower. */
 #define ZF_STREAM_MIN 2048
+
+#if defined(__SSE2__)
+/* 16 bytes to p: an ordinary store, or with stream a streaming one (p 16-byte aligned). */
+static inline void zf_store16(unsigned char *p, __m128i v, int stream)
+{
+    if (stream) {
+        _mm_stream_si128((__m128i *)p, v);
+    } else {
+        _mm_storeu_si128((__m128i *)p, v);
+    }
+}
+#endif
+
+/* The loop of zf_copy_bytes and zf_stream_bytes: the bytes before dst's first 16-byte
+ * boundary by memcpy, then 64 bytes per step with unaligned loads and aligned stores. */
+static inline void zf_copy_run(void *dst, const void *src, size_t n, int stream)
+{
+#if defined(__SSE2__)
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t head = (size_t)(-(uintptr_t)d) & 15;
+    size_t i;
+    memcpy(d, s, head);
+    d += head;
+    s += head;
+    n -= head;
+    for (i = 0; i + 64 <= n; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+        __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+        zf_store16(d + i, a, stream);
+        zf_store16(d + i + 16, b, stream);
+        zf_store16(d + i + 32, c, stream);
+        zf_store16(d + i + 48, e, stream);
+    }
+    memcpy(d + i, s + i, n - i);
+#else
+    (void)stream;
+    memcpy(dst, src, n);
+#endif
+}
+
+static inline void zf_copy_bytes(void *dst, const void *src, size_t n)
+{
+    if (n >= ZF_COPY_LOOP_MIN) {
+        zf_copy_run(dst, src, n, 0);
+    } else {
+        memcpy(dst, src, n);
+    }
+}
 
 /* Copy with non-temporal ("streaming") stores: the bytes go to memory without the
  * destination's lines being read into the cache first, as an ordinary store does (and
@@ -68,31 +89,11 @@ static inline void zf_copy_bytes(void *dst, const void *src, size_t n)
  * zf_stream_fence() must run before another thread may read what they wrote. */
 static inline void zf_stream_bytes(void *dst, const void *src, size_t n)
 {
-#if defined(__SSE2__)
     if (n >= ZF_STREAM_MIN) {
-        unsigned char *d = (unsigned char *)dst;
-        const unsigned char *s = (const unsigned char *)src;
-        size_t head = (size_t)(-(uintptr_t)d) & 15;
-        size_t i;
-        memcpy(d, s, head);
-        d += head;
-        s += head;
-        n -= head;
-        for (i = 0; i + 64 <= n; i += 64) {
-            __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
-            __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
-            __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
-            __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
-            _mm_stream_si128((__m128i *)(d + i), a);
-            _mm_stream_si128((__m128i *)(d + i + 16), b);
-            _mm_stream_si128((__m128i *)(d + i + 32), c);
-            _mm_stream_si128((__m128i *)(d + i + 48), e);
-        }
-        memcpy(d + i, s + i, n - i);
-        return;
+        zf_copy_run(dst, src, n, 1);
+    } else {
+        zf_copy_bytes(dst, src, n);
     }
-#endif
-    zf_copy_bytes(dst, src, n);
 }
 
 /* Orders every streaming store before the stores that follow it (a worker's results are

@@ -42,14 +42,6 @@ static void zf_unshuffle_scalar(size_t typesize, const uint8_t* const* planes, s
 
 #define ZF_LOAD(k) _mm_loadu_si128((const __m128i*)(planes[k] + first + i))
 
-static inline void zf_store16(uint8_t* p, __m128i v, int stream)
-{
-    if (stream) {
-        _mm_stream_si128((__m128i*)p, v);
-    } else {
-        _mm_storeu_si128((__m128i*)p, v);
-    }
-}
 
 static inline size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first, size_t count,
                                  uint8_t* dst, int stream)
