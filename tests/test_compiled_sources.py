@@ -95,7 +95,7 @@ def test_chunk_files_pack_keys_and_refuse_nul(tmp_path):
 
 # Raw chunks selected whole are read from their files straight into their strided region of
 # the result (rows gathered by the kernel) when every row starts on a cache line; everything
-# else maps the file (or reads it, when small) and copies.
+# else reads the file into scratch and copies.
 RAW_LAYOUTS = [
     ((50,), (7,)),
     ((40, 30), (8, 10)),
@@ -136,7 +136,7 @@ def _at_shift(shape, dtype, shift):
                                             ((40, 30), (8, 10))])
 @pytest.mark.parametrize("stream", [False, True])
 def test_raw_reads_into_outputs_at_any_alignment(tmp_path, shape, chunks, shift, stream):
-    # aligned rows go by preadv, others by mapping or reading the file and copying (with
+    # aligned rows go by preadv, others by reading the file into scratch and copying (with
     # streaming stores into large results): the values must not depend on which
     values = np.random.default_rng(5).integers(-99, 99, shape).astype("<i4")
     z = zarr_fast.array(values, chunks=chunks, compressor=None, store=DirectoryStore(str(tmp_path)))

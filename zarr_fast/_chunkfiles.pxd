@@ -44,11 +44,10 @@ cdef struct Source:
 cdef struct Encoded:
     const unsigned char* data
     size_t nbytes
-    void* mapping            # non-NULL: data is a mapping to release with munmap
-    size_t mapping_nbytes
 
 
-# Grow *buf (realloc) to at least n bytes: 0, or ERR_IO when out of memory.
+# n bytes on a 64-byte line (free() them), or NULL; *buf grown to at least n bytes on one
+# (its contents not kept): 0, or ERR_IO when out of memory.
 cdef void* alloc_lines(size_t n) noexcept nogil
 cdef int reserve_bytes(unsigned char** buf, size_t* capacity, size_t n) noexcept nogil
 cdef int reserve_file(Scratch* s, size_t n) noexcept nogil
@@ -57,10 +56,9 @@ cdef int open_chunk(const Source* src, size_t* file_nbytes, int* err_no) noexcep
 # Fill every iovec from the file at offset on, resuming short reads: 0, ERR_IO or ERR_SIZE.
 cdef int preadv_all(int fd, iovec* iov, int count, size_t offset, int* err_no) noexcept nogil
 cdef int read_all(int fd, unsigned char* buf, size_t nbytes, int* err_no) noexcept nogil
-# One chunk's encoded bytes into *enc: 0, IS_MISSING or a negative error code; release_chunk
-# undoes a mapping.
-cdef int acquire_chunk(Source* src, Scratch* s, Encoded* enc, bint may_map, int* err_no) noexcept nogil
-cdef void release_chunk(Encoded* enc) noexcept nogil
+# One chunk's encoded bytes into *enc (its in-memory frame, or its file read into s.file):
+# 0, IS_MISSING or a negative error code.
+cdef int acquire_chunk(Source* src, Scratch* s, Encoded* enc, int* err_no) noexcept nogil
 
 
 cdef class ChunkFiles:

@@ -59,7 +59,6 @@ from zarr_fast._chunkfiles cimport (
     open_chunk,
     preadv_all,
     read_all,
-    release_chunk,
     reserve_bytes,
     reserve_file,
 )
@@ -139,8 +138,8 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
         return decode_blosc_items(src.frame, src.frame_nbytes, dst, chunk_nbytes, items,
                                   nitems, itemsize)
     if codec == 0 and src.path != NULL and zf_is_line_aligned(dst):
-        # a raw chunk file is its own decoded bytes: one kernel copy into dst, no mapping
-        # (into a dst off a cache line, the kernel's copy is slow: map and copy instead)
+        # a raw chunk file is its own decoded bytes: one kernel copy into dst (into a dst
+        # off a cache line the kernel's copy is slow: read into scratch and copy instead)
         fd = open_chunk(src, &file_nbytes, err_no)
         if fd < 0:
             return IS_MISSING if fd == -IS_MISSING else fd
@@ -148,11 +147,10 @@ cdef int _load_chunk(Source* src, Scratch* s, char* dst, size_t chunk_nbytes, in
             fd, <unsigned char*>dst, chunk_nbytes, err_no)
         close(fd)
         return rc
-    rc = acquire_chunk(src, s, &enc, codec == 0, err_no)
+    rc = acquire_chunk(src, s, &enc, err_no)
     if rc != 0:
         return rc
     rc = _decode_frame(enc.data, enc.nbytes, dst, chunk_nbytes, codec, codec_threads)
-    release_chunk(&enc)
     return rc
 
 
@@ -162,9 +160,9 @@ cdef int _read_raw_whole(const Source* src, char* out_data, int naxes,
                          int* err_no) noexcept nogil:
     # A raw chunk selected whole, read from its file straight into its strided region of
     # the output: one preadv per RUNS_PER_CALL rows, so the bytes cross memory once (no
-    # mapping, no scratch). Returns 0, IS_MISSING, a negative error code, or NOT_RUNS when
-    # the chunk is not laid out as runs, or a run starts off a cache line (the kernel's copy
-    # is slow there): the caller takes the general path, a mapping and zf_copy_bytes.
+    # scratch). Returns 0, IS_MISSING, a negative error code, or NOT_RUNS when the chunk is
+    # not laid out as runs, or a run starts off a cache line (the kernel's copy is slow
+    # there): the caller takes the general path, the file read into scratch and copied.
     cdef iovec iov[RUNS_PER_CALL]
     cdef offset_t counters[MAX_AXES]
     cdef offset_t run_items = lengths[naxes - 1], k, dst_item, src_item
@@ -660,13 +658,12 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                 continue
             is_whole = direct_ok and all_whole
             if is_whole and stream and codec == 1 and codec_threads <= 1:
-                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, &err_no)
                 if rc == 0:
                     rc = _stream_blocks(&enc, &b_.scratch, out_data + dst_base, chunk_nbytes)
                     if rc == NOT_RUNS:
                         rc = _decode_frame(enc.data, enc.nbytes, out_data + dst_base, chunk_nbytes,
                                            codec, codec_threads)
-                    release_chunk(&enc)
             elif is_whole:
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, out_data + dst_base,
                                  chunk_nbytes, codec, codec_threads, NULL, 0, itemsize, &err_no)
@@ -676,15 +673,14 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                     rc = _read_raw_whole(&b_.sources[i - start], out_data, naxes, src_ptrs,
                                          dst_ptrs, lengths, itemsize, chunk_nbytes, &err_no)
                 if rc == NOT_RUNS:
-                    # raw chunks scatter straight from their bytes (often a file mapping)
-                    rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, True, &err_no)
+                    # raw chunks scatter from their bytes (the file read into scratch)
+                    rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, &err_no)
                     if rc == 0:
                         if enc.nbytes == <size_t>chunk_nbytes:
                             copy_outer_product(<const char*>enc.data, out_data, naxes, src_ptrs,
                                                dst_ptrs, lengths, itemsize, False, -1, stream)
                         else:
                             rc = ERR_SIZE
-                        release_chunk(&enc)
                 if rc == 0:
                     continue
             elif codec == 1 and nitems <= SPARSE_MAX_ITEMS and nitems * itemsize * 16 <= chunk_nbytes:
@@ -692,7 +688,7 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, b_.scratch.items, nitems, itemsize, &err_no)
             elif codec == 1 and outer >= 0 and codec_threads <= 1:
-                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, &err_no)
                 if rc == 0:
                     rc = _scatter_blosc(&enc, &b_.scratch, out_data, naxes, outer, row_nbytes,
                                         src_ptrs, dst_ptrs, lengths, itemsize, chunk_nbytes,
@@ -703,7 +699,6 @@ def read_orthogonal(object sources, bint from_files, const offset_t[:, ::1] posi
                         if rc == 0:
                             copy_outer_product(b_.scratch.chunk, out_data, naxes, src_ptrs,
                                                dst_ptrs, lengths, itemsize, False, -1, stream)
-                    release_chunk(&enc)
                 if rc == 0:
                     continue
             else:
@@ -780,7 +775,7 @@ def read_points(object sources, bint from_files, const offset_t[::1] bounds,
                 rc = _load_chunk(&b_.sources[i - start], &b_.scratch, b_.scratch.chunk, chunk_nbytes,
                                  codec, codec_threads, &src_offsets[first], count, itemsize, &err_no)
             elif codec == 1 and codec_threads <= 1:
-                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, False, &err_no)
+                rc = acquire_chunk(&b_.sources[i - start], &b_.scratch, &enc, &err_no)
                 if rc == 0:
                     rc = _gather_points_by_blocks(&enc, &b_.scratch, out_data, &src_offsets[first],
                                                   &dst_offsets[first], count, itemsize, chunk_nbytes)
@@ -790,7 +785,6 @@ def read_points(object sources, bint from_files, const offset_t[::1] bounds,
                         if rc == 0:
                             copy_items(b_.scratch.chunk, out_data, &src_offsets[first],
                                        &dst_offsets[first], count, itemsize)
-                    release_chunk(&enc)
                 if rc == 0:
                     continue
             else:
