@@ -96,6 +96,16 @@ static inline void zf_stream_bytes(void *dst, const void *src, size_t n)
     }
 }
 
+/* zf_stream_bytes with stream, else zf_copy_bytes. */
+static inline void zf_put_bytes(void *dst, const void *src, size_t n, int stream)
+{
+    if (stream) {
+        zf_stream_bytes(dst, src, n);
+    } else {
+        zf_copy_bytes(dst, src, n);
+    }
+}
+
 /* Orders every streaming store before the stores that follow it (a worker's results are
  * then complete before it reports back). */
 static inline void zf_stream_fence(void)

@@ -42,9 +42,8 @@ static void zf_unshuffle_scalar(size_t typesize, const uint8_t* const* planes, s
 
 #define ZF_LOAD(k) _mm_loadu_si128((const __m128i*)(planes[k] + first + i))
 
-
-static inline size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first, size_t count,
-                                 uint8_t* dst, int stream)
+static inline size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t first,
+                                        size_t count, uint8_t* dst, int stream)
 {
     size_t i;
     for (i = 0; i + 16 <= count; i += 16) {
@@ -55,8 +54,8 @@ static inline size_t zf_unshuffle2_sse2(const uint8_t* const* planes, size_t fir
     return i;
 }
 
-static inline size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first, size_t count,
-                                 uint8_t* dst, int stream)
+static inline size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t first,
+                                        size_t count, uint8_t* dst, int stream)
 {
     size_t i;
     for (i = 0; i + 16 <= count; i += 16) {
@@ -74,8 +73,8 @@ static inline size_t zf_unshuffle4_sse2(const uint8_t* const* planes, size_t fir
     return i;
 }
 
-static inline size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first, size_t count,
-                                 uint8_t* dst, int stream)
+static inline size_t zf_unshuffle8_sse2(const uint8_t* const* planes, size_t first,
+                                        size_t count, uint8_t* dst, int stream)
 {
     size_t i;
     int k;
@@ -147,11 +146,7 @@ static inline void zf_unshuffle_planes(size_t typesize, const uint8_t* const* pl
 {
     size_t done = 0;
     if (typesize == 1) {
-        if (stream) {
-            zf_stream_bytes(dst, planes[0] + first, count);
-        } else {
-            zf_copy_bytes(dst, planes[0] + first, count);
-        }
+        zf_put_bytes(dst, planes[0] + first, count, stream);
         return;
     }
     if (stream && count * typesize >= ZF_STREAM_MIN) {

@@ -99,7 +99,8 @@ cdef int blosc_blocks_open(BloscBlocks* blocks, const unsigned char* frame,
 cdef Py_ssize_t blosc_block_planes(const BloscBlocks* blocks, size_t b, unsigned char* tmp,
                                    const unsigned char** planes, size_t* nplanes) noexcept nogil
 
-# Decode block b into dst (room for blocksize bytes), with tmp (blocksize bytes) as scratch.
+# Decode block b into dst (room for blocksize bytes), with tmp (blocksize bytes) as scratch;
+# with stream, dst is written with streaming stores (zf_copy.h; the caller fences).
 # Returns the block's decoded size or a negative code.
 cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned char* dst,
-                                   unsigned char* tmp) noexcept nogil
+                                   unsigned char* tmp, bint stream) noexcept nogil

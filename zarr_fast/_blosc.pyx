@@ -265,12 +265,12 @@ cdef Py_ssize_t blosc_block_planes(const BloscBlocks* blocks, size_t b, unsigned
 
 
 cdef Py_ssize_t blosc_decode_block(const BloscBlocks* blocks, size_t b, unsigned char* dst,
-                                   unsigned char* tmp) noexcept nogil:
+                                   unsigned char* tmp, bint stream) noexcept nogil:
     cdef const unsigned char* planes[256]
     cdef size_t nplanes = 1
     cdef Py_ssize_t got = blosc_block_planes(blocks, b, tmp, planes, &nplanes)
     if got > 0:
-        zf_unshuffle_planes(nplanes, planes, 0, <size_t>got // nplanes, dst, 0)
+        zf_unshuffle_planes(nplanes, planes, 0, <size_t>got // nplanes, dst, stream)
     return got
 
 
@@ -393,7 +393,7 @@ def decode_by_blocks(src, dst):
     try:
         with nogil:
             for b in range(blocks.nblocks):
-                got = blosc_decode_block(&blocks, b, dst_ptr + b * blocks.blocksize, tmp)
+                got = blosc_decode_block(&blocks, b, dst_ptr + b * blocks.blocksize, tmp, False)
                 if got < 0:
                     break
     finally:

@@ -59,6 +59,7 @@ from ._blosc cimport (
     getitem_t,
     validate_t,
 )
+from ._chunkfiles cimport reserve_bytes
 
 from ._blosc import decode_into, frame_info
 
@@ -283,8 +284,8 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
     # needed bytes are produced; and the smallest compressed stream is walked whole and must
     # decode to exactly the stream size, which a header with a wrong block size, type size or
     # split flag fails (every stream of a block has the same size).
-    # *scratch (malloc'd, *scratch_nbytes long, holds the sequence tables) is grown as
-    # needed and freed by the caller.
+    # *scratch (*scratch_nbytes long, holds the sequence tables) is grown as needed
+    # (reserve_bytes) and freed by the caller.
     cdef size_t first_needed[MAX_SPLITS]
     cdef size_t needed[MAX_SPLITS]
     cdef size_t stream_cnbytes[MAX_SPLITS]
@@ -296,7 +297,6 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
     cdef _Sequence* sequences[MAX_SPLITS]
     cdef Py_ssize_t nsequences[MAX_SPLITS]
     cdef unsigned char* block = frame + block_start
-    cdef unsigned char* grown
     cdef int64_t offset
     cdef Py_ssize_t i
     cdef int got, ret
@@ -343,13 +343,8 @@ cdef int _decode_block_items(int fd, unsigned char* frame, size_t block_start,
     for j in range(nstreams):
         if needed[j] and stream_cnbytes[j] != stream_nbytes:
             total += (stream_cnbytes[j] // 3 + 2) * sizeof(_Sequence)
-    if total > scratch_nbytes[0]:
-        grown = <unsigned char*>malloc(total)
-        if grown == NULL:
-            return ERR_SIZE
-        free(scratch[0])
-        scratch[0] = grown
-        scratch_nbytes[0] = total
+    if reserve_bytes(scratch, scratch_nbytes, total) != 0:
+        return ERR_SIZE
     total = 0
     for j in range(nstreams):
         plane[j] = NULL

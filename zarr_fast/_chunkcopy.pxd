@@ -10,6 +10,7 @@ cdef extern from "zf_copy.h" nogil:
     void zf_copy_bytes(void* dst, const void* src, size_t n)
     # the same with streaming stores, for results larger than the cache; fence after them
     void zf_stream_bytes(void* dst, const void* src, size_t n)
+    void zf_put_bytes(void* dst, const void* src, size_t n, bint stream)
     void zf_stream_fence()
     bint zf_is_line_aligned(const void* p)
 

@@ -196,14 +196,6 @@ cdef inline void _copy_strided_words(_word_t* width, char* dst, const char* src,
         dst += dst_step
 
 
-cdef inline void _copy_run(char* dst, const char* src, Py_ssize_t nbytes,
-                           bint stream) noexcept nogil:
-    if stream:
-        zf_stream_bytes(dst, src, nbytes)
-    else:
-        zf_copy_bytes(dst, src, nbytes)
-
-
 cdef void _copy_table(char* dst, const char* src, const offset_t* dst_offsets,
                       const offset_t* src_offsets, offset_t n,
                       Py_ssize_t nbytes, bint stream) noexcept nogil:
@@ -220,7 +212,7 @@ cdef void _copy_table(char* dst, const char* src, const offset_t* dst_offsets,
         _copy_table_words(<uint8_t*>NULL, dst, src, dst_offsets, src_offsets, n)
     else:
         for i in range(n):
-            _copy_run(dst + dst_offsets[i], src + src_offsets[i], nbytes, stream)
+            zf_put_bytes(dst + dst_offsets[i], src + src_offsets[i], nbytes, stream)
 
 
 cdef void _copy_strided(char* dst, const char* src, offset_t dst_step, offset_t src_step,
@@ -237,7 +229,7 @@ cdef void _copy_strided(char* dst, const char* src, offset_t dst_step, offset_t 
         _copy_strided_words(<uint8_t*>NULL, dst, src, dst_step, src_step, n)
     else:
         for i in range(n):
-            _copy_run(dst + i * dst_step, src + i * src_step, nbytes, stream)
+            zf_put_bytes(dst + i * dst_step, src + i * src_step, nbytes, stream)
 
 
 cdef inline bint _step_of(const offset_t* offsets, offset_t n, offset_t* step) noexcept nogil:
@@ -318,7 +310,7 @@ cdef void copy_outer_product(const char* src, char* dst, int naxes,
         if is_fill:
             _fill_run(dst + dst_base, src, itemsize, run_nbytes, fill_byte)
         else:
-            _copy_run(dst + dst_base, src + src_base, run_nbytes, stream)
+            zf_put_bytes(dst + dst_base, src + src_base, run_nbytes, stream)
         return
 
     # Odometer over virtual axes 0..inner-1; the innermost one is looped directly (as

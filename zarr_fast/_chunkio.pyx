@@ -332,7 +332,7 @@ cdef int _scatter_by_blocks(const BloscBlocks* blocks, Scratch* s, char* out_dat
                 memmove(s.window, s.window + (lo - win_lo), win_hi - lo)
                 win_lo = lo
             b = win_hi // blocksize
-        got = blosc_decode_block(blocks, b, s.window + (win_hi - win_lo), s.planes)
+        got = blosc_decode_block(blocks, b, s.window + (win_hi - win_lo), s.planes, False)
         if got <= 0:
             return NOT_RUNS
         win_hi += <size_t>got
@@ -346,19 +346,17 @@ cdef int _stream_blocks(const Encoded* enc, Scratch* s, char* dst,
     # ERR_IO (no memory) or NOT_RUNS (the frame does not suit, or a block fails to decode:
     # the caller decodes it whole with c-blosc, which also names the fault).
     cdef BloscBlocks blocks
-    cdef const unsigned char* planes[256]
-    cdef size_t nplanes = 1, b
+    cdef size_t b
     cdef Py_ssize_t got
     if blosc_blocks_open(&blocks, enc.data, enc.nbytes, chunk_nbytes) != 0:
         return NOT_RUNS
     if reserve_bytes(&s.planes, &s.planes_capacity, blocks.blocksize) != 0:
         return ERR_IO
     for b in range(blocks.nblocks):
-        got = blosc_block_planes(&blocks, b, s.planes, planes, &nplanes)
-        if got <= 0 or b * blocks.blocksize + <size_t>got > chunk_nbytes:
+        got = blosc_decode_block(&blocks, b, <unsigned char*>dst + b * blocks.blocksize,
+                                 s.planes, True)
+        if got <= 0:
             return NOT_RUNS
-        zf_unshuffle_planes(nplanes, planes, 0, <size_t>got // nplanes,
-                            <unsigned char*>dst + b * blocks.blocksize, 1)
     return 0
 
 
