@@ -29,6 +29,7 @@ EXTENSIONS = [
     ("zarr_fast._bloscpack", ["zarr_fast/_bloscpack.pyx"]),
     ("zarr_fast._chunkfiles", ["zarr_fast/_chunkfiles.pyx"]),
     ("zarr_fast._chunkio", ["zarr_fast/_chunkio.pyx"]),
+    ("zarr_fast._resultpool", ["zarr_fast/_resultpool.pyx"]),
 ]
 
 DIRECTIVES = {

@@ -8,6 +8,13 @@ when the budget changes, and replaced by a fresh one in a child after ``fork``.
 An optional decoded-chunk cache, off by default (``ZARR_FAST_CHUNK_CACHE_BYTES`` or
 ``set_chunk_cache_bytes``), bounds in bytes what each array keeps to serve repeated
 single-item reads of hot chunks.
+
+Large read results (32 MiB and more) are made on pages kept from earlier results that were
+freed, so a loop of large reads does not fault in and zero a new result every time
+(``_resultpool``). Kept pages are lent back to the kernel (``MADV_FREE``), which reclaims them
+under memory pressure; the pool keeps at most an eighth of physical memory, for at most 10 s
+(``ZARR_FAST_RESULT_POOL_BYTES`` or ``set_result_pool_bytes``; 0 turns it off), and
+``release_result_pool()`` unmaps what it holds.
 """
 from __future__ import annotations
 
@@ -16,8 +23,11 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from . import _resultpool
+
 ENV_THREADS = "ZARR_FAST_THREADS"
 ENV_CHUNK_CACHE = "ZARR_FAST_CHUNK_CACHE_BYTES"
+ENV_RESULT_POOL = "ZARR_FAST_RESULT_POOL_BYTES"
 
 
 def _available_cpus():
@@ -82,20 +92,26 @@ def threads(n: int):
         _state.override = previous
 
 
-def _cache_bytes_from_env():
-    value = os.environ.get(ENV_CHUNK_CACHE, "").strip()
+def _bytes_from_env(name, default):
+    value = os.environ.get(name, "").strip()
     if not value:
-        return 0
+        return default
     try:
         n = int(value)
     except ValueError:
-        raise ValueError(f"{ENV_CHUNK_CACHE} must be a non-negative integer, found {value!r}") from None
+        raise ValueError(f"{name} must be a non-negative integer, found {value!r}") from None
     if n < 0:
-        raise ValueError(f"{ENV_CHUNK_CACHE} must be a non-negative integer, found {value!r}")
+        raise ValueError(f"{name} must be a non-negative integer, found {value!r}")
     return n
 
 
-_chunk_cache_bytes = _cache_bytes_from_env()
+def _check_nbytes(what, n):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"{what} must be a non-negative integer, found {n!r}")
+    return n
+
+
+_chunk_cache_bytes = _bytes_from_env(ENV_CHUNK_CACHE, 0)
 
 
 def get_chunk_cache_bytes() -> int:
@@ -106,9 +122,35 @@ def get_chunk_cache_bytes() -> int:
 def set_chunk_cache_bytes(n: int) -> None:
     """Bound each array's decoded-chunk cache to ``n`` bytes (0 turns it off)."""
     global _chunk_cache_bytes
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"the chunk cache size must be a non-negative integer, found {n!r}")
-    _chunk_cache_bytes = n
+    _chunk_cache_bytes = _check_nbytes("the chunk cache size", n)
+
+
+def _physical_memory_nbytes():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+_result_pool_bytes = _bytes_from_env(ENV_RESULT_POOL, _physical_memory_nbytes() // 8)
+_resultpool.configure(_result_pool_bytes)
+
+
+def get_result_pool_bytes() -> int:
+    """Bytes of freed large results kept to serve the next ones (0: off)."""
+    return _result_pool_bytes
+
+
+def set_result_pool_bytes(n: int) -> None:
+    """Keep at most ``n`` bytes of freed large results for reuse (0 turns the pool off)."""
+    global _result_pool_bytes
+    _resultpool.configure(_check_nbytes("the result pool size", n))
+    _result_pool_bytes = n
+
+
+def release_result_pool() -> None:
+    """Hand every kept result page back to the kernel now."""
+    _resultpool.release()
 
 
 def get_pool(nthreads: int) -> ThreadPoolExecutor:

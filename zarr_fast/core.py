@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import _chunkcopy, _indexing, chunkio, config
+from . import _chunkcopy, _indexing, _resultpool, chunkio, config
 from .attrs import Attributes
 from .codecs.pipeline import BLOSC_HEADER_NBYTES, CodecPipeline
 from .context import Context
@@ -649,7 +649,7 @@ class Array:
         out_dtype = check_fields(fields, self._dtype)
         if out is None:
             # object arrays without a fill value read missing chunks as None (np.empty), as zarr 2.18
-            allocate = np.empty if self._fill_value is not None or self._dtype.hasobject else np.zeros
+            allocate = _resultpool.empty if self._fill_value is not None or self._dtype.hasobject else np.zeros
             out = allocate(plan.shape, dtype=out_dtype, order=self._order)
         else:
             _check_array_shape("out", out, plan.shape)
