@@ -116,6 +116,8 @@ static void zf_pool_unmap_all(zf_pool_slot *list, int n)
     }
 }
 
+static void zf_pool_release(void);
+
 /* A new mapping of map_nbytes starting on ZF_POOL_ALIGN, or NULL. */
 static unsigned char *zf_pool_map(size_t map_nbytes)
 {
@@ -182,6 +184,11 @@ static void *zf_pool_take(size_t nbytes, int *reused)
 
     if (base == NULL) {
         base = zf_pool_map(need);
+        if (base == NULL) {
+            /* out of address space or memory: what the pool keeps goes first */
+            zf_pool_release();
+            base = zf_pool_map(need);
+        }
         if (base == NULL) {
             return NULL;
         }

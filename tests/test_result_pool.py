@@ -188,3 +188,23 @@ def test_settings_are_checked():
         env=env, capture_output=True, text=True, timeout=60, cwd=beside_package,
     )
     assert result.stdout.strip() == "0"
+
+
+def test_a_mapping_that_fails_first_drops_what_the_pool_keeps():
+    # under an address-space limit that holds one block and not two, the kept block is
+    # unmapped to make room instead of the read failing
+    code = (
+        "import resource\n"
+        "from zarr_fast import _resultpool, config\n"
+        "config.set_result_pool_bytes(1 << 30)\n"
+        "vm = int([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmSize')][0]) * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (vm + (300 << 20), resource.RLIM_INFINITY))\n"
+        "a = _resultpool.empty((200 << 20,), 'u1'); a[::4096] = 1; del a\n"
+        "assert _resultpool.stats()['pooled_blocks'] == 1\n"
+        "b = _resultpool.empty((250 << 20,), 'u1'); b[::4096] = 2\n"
+        "s = _resultpool.stats()\n"
+        "assert s['pooled_blocks'] == 0 and s['unmapped'] >= 1, s\n"
+    )
+    beside_package = os.path.dirname(os.path.dirname(zarr_fast.__file__))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=beside_package)
+    assert result.returncode == 0, result.stderr
