@@ -337,6 +337,20 @@ static void zf_pool_configure(size_t limit_nbytes, double decay_s)
     zf_pool_unmap_all(dropped, n);
 }
 
+/* Unmaps the blocks idle longer than the decay (every read calls this, large or not). */
+static void zf_pool_expire(void)
+{
+    zf_pool_slot dropped[ZF_POOL_SLOTS];
+    int n;
+    if (__atomic_load_n(&zf_pool.count, __ATOMIC_RELAXED) == 0) {
+        return;
+    }
+    pthread_mutex_lock(&zf_pool_lock);
+    n = zf_pool_collect(dropped, 0);
+    pthread_mutex_unlock(&zf_pool_lock);
+    zf_pool_unmap_all(dropped, n);
+}
+
 static void zf_pool_release(void)
 {
     zf_pool_slot dropped[ZF_POOL_SLOTS];
@@ -362,6 +376,7 @@ static PyDataMem_Handler zf_pool_handler;
 static zf_pool_state zf_pool = {0, 10.0, 0, 0, 0, 0, 0, 0};
 static int zf_pool_init(void) { return 0; }
 static void zf_pool_configure(size_t limit_nbytes, double decay_s) { (void)limit_nbytes; (void)decay_s; }
+static void zf_pool_expire(void) {}
 static void zf_pool_release(void) {}
 static zf_pool_state zf_pool_stats(void) { return zf_pool; }
 

@@ -48,6 +48,14 @@ def test_large_results_are_ordinary_arrays_on_pooled_pages():
         assert a[-1, -1] == a.size - 1
 
 
+def test_shapes_are_taken_as_numpy_takes_them():
+    for shape in (1 << 20, np.int64(1 << 20), [1 << 20], (np.int32(1024), 1024)):
+        a = _resultpool.empty(shape, "f4")
+        assert get_handler_name(a) == POOL and a.shape == np.empty(shape, "f4").shape
+    with pytest.raises(ValueError):
+        _resultpool.empty((-1, 4), "f4")
+
+
 def test_small_and_object_results_keep_numpys_allocator():
     assert get_handler_name(_resultpool.empty(10, "f8")) != POOL
     assert get_handler_name(_resultpool.empty((1 << 20,), object)) != POOL
@@ -93,6 +101,8 @@ def test_blocks_idle_past_the_decay_are_unmapped():
         b = _resultpool.empty((3 << 20,), "f4")  # any pool call drops the idle block
         assert _resultpool.stats()["pooled_blocks"] == 0
         del b
+        _resultpool.empty(16, "f4")  # and so does a small result
+        assert _resultpool.stats()["pooled_blocks"] == 0
     finally:
         _resultpool.configure(64 << 20)
 

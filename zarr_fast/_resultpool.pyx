@@ -36,6 +36,7 @@ cdef extern from "zf_resultpool.h":
     int zf_pool_init()
     void zf_pool_configure(size_t limit_nbytes, double decay_s)
     void zf_pool_release()
+    void zf_pool_expire()
     zf_pool_state zf_pool_stats()
 
 
@@ -55,9 +56,13 @@ _HANDLER = PyCapsule_New(<void*>&zf_pool_handler, b"mem_handler", NULL) if SUPPO
 def empty(shape, dtype, order="C"):
     """``np.empty(shape, dtype, order)``, on pooled pages when it is large."""
     dtype = np.dtype(dtype)
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    try:
+        dims = tuple(shape)
+    except TypeError:  # one dimension, as NumPy takes it
+        dims = (shape,)
     if (_HANDLER is None or dtype.hasobject or zf_pool_stats().limit_nbytes == 0
             or math.prod(dims) * dtype.itemsize < MIN_NBYTES):
+        zf_pool_expire()  # so that blocks do not outlive the decay while only small reads run
         return np.empty(dims, dtype=dtype, order=order)
     previous = PyDataMem_SetHandler(_HANDLER)
     try:
