@@ -25,6 +25,13 @@ POOL = "zarr_fast_result_pool"
 pytestmark = pytest.mark.skipif(not _resultpool.SUPPORTED, reason="no MADV_FREE on this platform")
 
 
+def _python(code, env=None):
+    # beside the zarr_fast under test, so that a checkout's source tree cannot shadow it
+    beside_package = os.path.dirname(os.path.dirname(zarr_fast.__file__))
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=beside_package)
+
+
 @pytest.fixture(autouse=True)
 def small_pool(monkeypatch):
     saved = config.get_result_pool_bytes()
@@ -178,8 +185,7 @@ def test_a_forked_child_uses_the_pool():
         "_, status = os.waitpid(pid, 0)\n"
         "raise SystemExit(os.waitstatus_to_exitcode(status))\n"
     )
-    beside_package = os.path.dirname(os.path.dirname(zarr_fast.__file__))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=beside_package)
+    result = _python(code)
     assert result.returncode == 0, result.stderr
 
 
@@ -188,15 +194,10 @@ def test_settings_are_checked():
         with pytest.raises(ValueError, match="result pool size"):
             config.set_result_pool_bytes(bad)
     env = dict(os.environ, **{config.ENV_RESULT_POOL: "lots"})
-    beside_package = os.path.dirname(os.path.dirname(zarr_fast.__file__))
-    result = subprocess.run([sys.executable, "-c", "import zarr_fast"], env=env, capture_output=True, text=True,
-                            timeout=60, cwd=beside_package)
+    result = _python("import zarr_fast", env)
     assert result.returncode != 0 and config.ENV_RESULT_POOL in result.stderr
     env[config.ENV_RESULT_POOL] = "0"
-    result = subprocess.run(
-        [sys.executable, "-c", "from zarr_fast import config; print(config.get_result_pool_bytes())"],
-        env=env, capture_output=True, text=True, timeout=60, cwd=beside_package,
-    )
+    result = _python("from zarr_fast import config; print(config.get_result_pool_bytes())", env)
     assert result.stdout.strip() == "0"
 
 
@@ -215,6 +216,5 @@ def test_a_mapping_that_fails_first_drops_what_the_pool_keeps():
         "s = _resultpool.stats()\n"
         "assert s['pooled_blocks'] == 0 and s['unmapped'] >= 1, s\n"
     )
-    beside_package = os.path.dirname(os.path.dirname(zarr_fast.__file__))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=beside_package)
+    result = _python(code)
     assert result.returncode == 0, result.stderr
