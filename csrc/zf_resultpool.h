@@ -116,7 +116,7 @@ static void zf_pool_unmap_all(zf_pool_slot *list, int n)
     }
 }
 
-static void zf_pool_release(void);
+static void zf_pool_drop(int everything);
 
 /* A new mapping of map_nbytes starting on ZF_POOL_ALIGN, or NULL. */
 static unsigned char *zf_pool_map(size_t map_nbytes)
@@ -186,7 +186,7 @@ static void *zf_pool_take(size_t nbytes, int *reused)
         base = zf_pool_map(need);
         if (base == NULL) {
             /* out of address space or memory: what the pool keeps goes first */
-            zf_pool_release();
+            zf_pool_drop(1);
             base = zf_pool_map(need);
         }
         if (base == NULL) {
@@ -324,21 +324,9 @@ static int zf_pool_init(void)
     return pthread_atfork(NULL, NULL, zf_pool_after_fork_in_child);
 }
 
-/* Sets the limit and decay; blocks over the new limit, and expired ones, are unmapped. */
-static void zf_pool_configure(size_t limit_nbytes, double decay_s)
-{
-    zf_pool_slot dropped[ZF_POOL_SLOTS];
-    int n;
-    pthread_mutex_lock(&zf_pool_lock);
-    zf_pool.limit_nbytes = limit_nbytes;
-    zf_pool.decay_s = decay_s;
-    n = zf_pool_collect(dropped, zf_pool.pooled_nbytes > limit_nbytes);
-    pthread_mutex_unlock(&zf_pool_lock);
-    zf_pool_unmap_all(dropped, n);
-}
-
-/* Unmaps the blocks idle longer than the decay (every read calls this, large or not). */
-static void zf_pool_expire(void)
+/* Unmaps the blocks idle longer than the decay, or all of them with everything set
+ * (every read drops the idle ones, large or not). */
+static void zf_pool_drop(int everything)
 {
     zf_pool_slot dropped[ZF_POOL_SLOTS];
     int n;
@@ -346,19 +334,21 @@ static void zf_pool_expire(void)
         return;
     }
     pthread_mutex_lock(&zf_pool_lock);
-    n = zf_pool_collect(dropped, 0);
+    n = zf_pool_collect(dropped, everything);
     pthread_mutex_unlock(&zf_pool_lock);
     zf_pool_unmap_all(dropped, n);
 }
 
-static void zf_pool_release(void)
+/* Sets the limit and decay; blocks over the new limit, and expired ones, are unmapped. */
+static void zf_pool_configure(size_t limit_nbytes, double decay_s)
 {
-    zf_pool_slot dropped[ZF_POOL_SLOTS];
-    int n;
+    int over;
     pthread_mutex_lock(&zf_pool_lock);
-    n = zf_pool_collect(dropped, 1);
+    zf_pool.limit_nbytes = limit_nbytes;
+    zf_pool.decay_s = decay_s;
+    over = zf_pool.pooled_nbytes > limit_nbytes;
     pthread_mutex_unlock(&zf_pool_lock);
-    zf_pool_unmap_all(dropped, n);
+    zf_pool_drop(over);
 }
 
 static zf_pool_state zf_pool_stats(void)
@@ -376,8 +366,7 @@ static PyDataMem_Handler zf_pool_handler;
 static zf_pool_state zf_pool = {0, 10.0, 0, 0, 0, 0, 0, 0};
 static int zf_pool_init(void) { return 0; }
 static void zf_pool_configure(size_t limit_nbytes, double decay_s) { (void)limit_nbytes; (void)decay_s; }
-static void zf_pool_expire(void) {}
-static void zf_pool_release(void) {}
+static void zf_pool_drop(int everything) { (void)everything; }
 static zf_pool_state zf_pool_stats(void) { return zf_pool; }
 
 #endif /* ZF_POOL_SUPPORTED */

@@ -35,8 +35,7 @@ cdef extern from "zf_resultpool.h":
     PyDataMem_Handler zf_pool_handler
     int zf_pool_init()
     void zf_pool_configure(size_t limit_nbytes, double decay_s)
-    void zf_pool_release()
-    void zf_pool_expire()
+    void zf_pool_drop(int everything)
     zf_pool_state zf_pool_stats()
 
 
@@ -62,7 +61,7 @@ def empty(shape, dtype, order="C"):
         dims = (shape,)
     if (_HANDLER is None or dtype.hasobject or zf_pool_stats().limit_nbytes == 0
             or math.prod(dims) * dtype.itemsize < MIN_NBYTES):
-        zf_pool_expire()  # so that blocks do not outlive the decay while only small reads run
+        zf_pool_drop(0)  # so that blocks do not outlive the decay while only small reads run
         return np.empty(dims, dtype=dtype, order=order)
     previous = PyDataMem_SetHandler(_HANDLER)
     try:
@@ -80,7 +79,7 @@ def configure(limit_nbytes, decay_s=10.0):
 
 def release():
     """Unmap every block the pool keeps."""
-    zf_pool_release()
+    zf_pool_drop(1)
 
 
 def stats():

@@ -132,20 +132,17 @@ def _physical_memory_nbytes():
         return 0
 
 
-_result_pool_bytes = _bytes_from_env(ENV_RESULT_POOL, _physical_memory_nbytes() // 8)
-_resultpool.configure(_result_pool_bytes)
+_resultpool.configure(_bytes_from_env(ENV_RESULT_POOL, _physical_memory_nbytes() // 8))
 
 
 def get_result_pool_bytes() -> int:
     """Bytes of freed large results kept to serve the next ones (0: off)."""
-    return _result_pool_bytes
+    return _resultpool.stats()["limit_nbytes"]
 
 
 def set_result_pool_bytes(n: int) -> None:
     """Keep at most ``n`` bytes of freed large results for reuse (0 turns the pool off)."""
-    global _result_pool_bytes
     _resultpool.configure(_check_nbytes("the result pool size", n))
-    _result_pool_bytes = n
 
 
 def release_result_pool() -> None:
